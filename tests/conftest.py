@@ -1,0 +1,71 @@
+"""Shared fixtures: a real Redis (the machine's, or one we start), unique stream prefixes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis that answers: STEMTRACE_TEST_REDIS_URL, else 127.0.0.1:6379, else our own redis-server.
+
+    `make test` installs redis-server when it is missing; if it still is not there we fail loudly
+    rather than skip, so a green run always means the Redis tests ran.
+    """
+    for url in (os.environ.get("STEMTRACE_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"):
+        if url and _answers(url):
+            yield url
+            return
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed: run `make test` "
+                    "(it installs Debian's redis-server) or set STEMTRACE_TEST_REDIS_URL")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while not _answers(url):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"started redis-server on port {port} but it never answered")
+        time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture
+def stream_prefix(redis_url: str) -> Iterator[str]:
+    """A prefix of our own per test so tests never read each other's events; its stream is deleted after."""
+    prefix = f"sttest-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    redis.Redis.from_url(redis_url).delete(f"{prefix}:events")

@@ -1,0 +1,261 @@
+//! The engine: the store behind one lock, the worker registry, health counters, and the consumer.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::consumer;
+use crate::error::{Error, Result};
+use crate::event::{decode, Decoded, SkipReason};
+use crate::json::Obj;
+use crate::query::{self, TaskFilter};
+use crate::store::{Applied, Store};
+use crate::time::Micros;
+use crate::workers::Workers;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `redis://…`, `rediss://…`, `unix://…`, or `None` / `memory://` for an engine fed by `ingest`.
+    pub transport_url: Option<String>,
+    pub prefix: String,
+    pub max_tasks: usize,
+}
+
+impl EngineConfig {
+    pub fn new(transport_url: Option<&str>, prefix: &str, max_tasks: usize) -> Result<EngineConfig> {
+        let transport_url = match transport_url {
+            None => None,
+            Some(u) if u.starts_with("memory://") => None,
+            Some(u) if ["redis://", "rediss://", "unix://", "redis+unix://"].iter().any(|s| u.starts_with(s)) => {
+                Some(u.to_owned())
+            }
+            Some(u) => {
+                return Err(Error::InvalidUrl {
+                    url: redact(u),
+                    reason: "use redis://, rediss://, unix:// or memory://".into(),
+                })
+            }
+        };
+        if prefix.is_empty() {
+            return Err(Error::InvalidParameter { name: "prefix", reason: "must not be empty".into() });
+        }
+        Ok(EngineConfig { transport_url, prefix: prefix.to_owned(), max_tasks })
+    }
+
+    pub fn stream_key(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+}
+
+/// Hide a password in a URL before it is shown anywhere.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Counters and consumer state reported by `health()`.
+#[derive(Default)]
+pub struct Health {
+    pub running: AtomicBool,
+    pub connected: AtomicBool,
+    pub ingested: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub skipped: [AtomicU64; SkipReason::ALL.len()],
+    pub worker_events: AtomicU64,
+    /// Entries behind the stream's end; -1 when unknown.
+    pub lag: AtomicI64,
+    pub last_error: Mutex<Option<String>>,
+    pub last_event_id: Mutex<Option<String>>,
+}
+
+pub struct Engine {
+    pub config: EngineConfig,
+    store: RwLock<Store>,
+    pub workers: Workers,
+    pub health: Health,
+    /// Bumped after every applied batch; live views poll it to know something changed.
+    pub version: AtomicU64,
+    consumer: Mutex<Option<consumer::Handle>>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        let store = Store::new(config.max_tasks);
+        let health = Health { lag: AtomicI64::new(-1), ..Health::default() };
+        Engine {
+            config,
+            store: RwLock::new(store),
+            workers: Workers::default(),
+            health,
+            version: AtomicU64::new(0),
+            consumer: Mutex::new(None),
+        }
+    }
+
+    /// Decode a batch of raw entries (outside the lock) and apply it under one write lock.
+    pub fn ingest<'a>(&self, entries: impl IntoIterator<Item = &'a [u8]>) -> usize {
+        let mut tasks = Vec::new();
+        for raw in entries {
+            match decode(raw) {
+                Ok(Decoded::Task(ev)) => tasks.push((ev, raw)),
+                Ok(Decoded::Worker(ev)) => {
+                    self.workers.apply(&ev);
+                    self.health.worker_events.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(reason) => {
+                    self.health.skipped[reason as usize].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if tasks.is_empty() {
+            return 0;
+        }
+        let (mut applied, mut duplicates) = (0, 0);
+        {
+            let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (ev, raw) in &tasks {
+                match store.apply(ev, raw) {
+                    Applied::Duplicate => duplicates += 1,
+                    Applied::New | Applied::Updated => applied += 1,
+                }
+            }
+        }
+        for (ev, _) in &tasks {
+            if let (Some(host), Some(ts)) = (ev.hostname.as_deref(), ev.timestamp) {
+                self.workers.seen(host, ts);
+            }
+        }
+        self.health.ingested.fetch_add(applied as u64, Ordering::Relaxed);
+        self.health.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        self.version.fetch_add(1, Ordering::Release);
+        applied
+    }
+
+    /// Run a read-only closure against the store.
+    pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.store.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Start following the stream on `runtime`; a no-op without a Redis URL or when running.
+    pub fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        let mut slot = self.consumer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_some() {
+            return;
+        }
+        if let Some(url) = &self.config.transport_url {
+            *slot = Some(consumer::spawn(Arc::clone(self), url.clone(), runtime));
+        }
+    }
+
+    /// Stop the consumer and wait (bounded) for it to end.
+    pub fn stop(&self, runtime: &tokio::runtime::Handle) {
+        let handle = self.consumer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(h) = handle {
+            h.stop(runtime, Duration::from_secs(5));
+        }
+    }
+
+    pub fn list_tasks(&self, f: &TaskFilter) -> Vec<u8> {
+        self.read(|s| query::list_tasks(s, f))
+    }
+
+    pub fn get_task(&self, id: &str) -> Option<Vec<u8>> {
+        self.read(|s| query::get_task(s, id))
+    }
+
+    pub fn task_children(&self, id: &str, compact: bool) -> Option<Vec<u8>> {
+        self.read(|s| query::task_children(s, id, compact))
+    }
+
+    pub fn list_graphs(&self, limit: usize, offset: usize, from: Option<Micros>, to: Option<Micros>) -> Vec<u8> {
+        self.read(|s| query::list_graphs(s, limit, offset, from, to))
+    }
+
+    pub fn get_graph(&self, id: &str) -> Option<Vec<u8>> {
+        self.read(|s| query::get_graph(s, id))
+    }
+
+    pub fn workers(&self, hostname: Option<&str>) -> Vec<u8> {
+        query::workers(&self.workers, hostname, now_micros())
+    }
+
+    pub fn registry(&self, q: Option<&str>, status: Option<&str>) -> Vec<u8> {
+        self.read(|s| query::registry(s, &self.workers, q, status))
+    }
+
+    pub fn health(&self) -> Vec<u8> {
+        let h = &self.health;
+        let (nodes, flows, evicted) = self.read(|s| (s.len(), s.flows.len(), s.evicted()));
+        let lag = h.lag.load(Ordering::Relaxed);
+        let mut out = Vec::new();
+        let mut o = Obj::new(&mut out);
+        o.bool("consumer_running", h.running.load(Ordering::Relaxed))
+            .bool("consumer_connected", h.connected.load(Ordering::Relaxed))
+            .opt_str("broker", self.config.transport_url.as_deref().map(redact).as_deref())
+            .str("stream", &self.config.stream_key())
+            .opt_int("lag", (lag >= 0).then_some(lag))
+            .opt_str("last_error", h.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref())
+            .opt_str(
+                "last_event_id",
+                h.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref(),
+            )
+            .int("events_ingested", h.ingested.load(Ordering::Relaxed) as i64)
+            .int("duplicates", h.duplicates.load(Ordering::Relaxed) as i64)
+            .int("worker_events", h.worker_events.load(Ordering::Relaxed) as i64);
+        let skipped = o.key("skipped");
+        let mut s = Obj::new(skipped);
+        for reason in SkipReason::ALL {
+            s.int(reason.as_str(), h.skipped[reason as usize].load(Ordering::Relaxed) as i64);
+        }
+        s.finish();
+        o.int("node_count", nodes as i64).int("flow_count", flows as i64).int("evicted", evicted as i64);
+        o.finish();
+        out
+    }
+}
+
+pub fn now_micros() -> Micros {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as Micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+        assert_eq!(redact("redis://:secret@host"), "redis://:***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+    }
+
+    #[test]
+    fn rejects_unknown_schemes() {
+        assert!(EngineConfig::new(Some("amqp://x"), "stemtrace", 10).is_err());
+        assert!(EngineConfig::new(Some("memory://"), "stemtrace", 10).unwrap().transport_url.is_none());
+    }
+
+    #[test]
+    fn counts_skips_by_reason_and_serves_json() {
+        let e = Engine::new(EngineConfig::new(None, "p", 100).unwrap());
+        let good = br#"{"task_id":"a","name":"x","state":"SUCCESS","timestamp":"2025-01-01T00:00:00Z"}"#;
+        let n = e.ingest([&good[..], b"garbage", br#"{"nope":1}"#, &good[..]]);
+        assert_eq!(n, 1);
+        let h: serde_json::Value = serde_json::from_slice(&e.health()).unwrap();
+        assert_eq!(h["skipped"]["malformed"], 1);
+        assert_eq!(h["skipped"]["no_task_id"], 1);
+        assert_eq!(h["duplicates"], 1);
+        let list: serde_json::Value =
+            serde_json::from_slice(&e.list_tasks(&TaskFilter { limit: 10, ..TaskFilter::default() })).unwrap();
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["tasks"][0]["events"][0]["name"], "x");
+    }
+}

@@ -1,0 +1,20 @@
+//! stemtrace's engine, free of Python: decode wire events, keep the flows in memory,
+//! answer queries as JSON bytes, and follow a Redis Stream.
+//!
+//! The Python bindings (`rust/py`) only convert arguments and release the GIL around
+//! calls into [`Engine`].
+
+pub mod consumer;
+mod engine;
+pub mod error;
+pub mod event;
+mod json;
+pub mod query;
+pub mod state;
+pub mod store;
+pub mod time;
+mod view;
+pub mod workers;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{Error, Result};

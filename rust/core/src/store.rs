@@ -1,0 +1,616 @@
+//! The in-memory flow store: tasks as nodes of a petgraph `StableDiGraph` (parent → child edges),
+//! flows as union-find sets of tasks, and the ordered indexes the queries walk.
+//!
+//! One writer applies batches of events under the engine's lock; readers share it. Every event
+//! costs O(log n) plus the size of what it links, never a pass over the store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::Direction;
+
+use crate::event::TaskEvent;
+use crate::state::{Rank, State};
+use crate::time::Micros;
+
+/// A task id: 16 bytes when it is a canonical lowercase UUID (nearly always), else the string.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskKey {
+    Uuid(u128),
+    Other(Box<str>),
+}
+
+impl TaskKey {
+    pub fn new(id: &str) -> TaskKey {
+        parse_canonical_uuid(id).map_or_else(|| TaskKey::Other(id.into()), TaskKey::Uuid)
+    }
+}
+
+impl fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskKey::Other(s) => f.write_str(s),
+            TaskKey::Uuid(v) => {
+                let h = format!("{v:032x}");
+                write!(f, "{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Only the exact form `Display` writes back, so an id always round-trips byte for byte.
+fn parse_canonical_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+    }
+    Some(v)
+}
+
+/// An interned string (task name, hostname, queue, exception type): low cardinality, stored once.
+pub type Sym = u32;
+
+#[derive(Default)]
+pub struct Interner {
+    ids: HashMap<Box<str>, Sym>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as Sym;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.ids.get(s).copied()
+    }
+
+    pub fn resolve(&self, id: Sym) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Sym, &str)> {
+        self.names.iter().enumerate().map(|(i, s)| (i as Sym, &**s))
+    }
+}
+
+/// One event of a task as kept: what orders it, and the raw JSON that arrived.
+pub struct StoredEvent {
+    pub state: State,
+    pub retries: u32,
+    pub timestamp: Micros,
+    pub raw: Box<[u8]>,
+}
+
+impl StoredEvent {
+    pub fn rank(&self) -> Rank {
+        Rank::new(self.state, self.retries, self.timestamp)
+    }
+}
+
+/// A value of a task together with the rank of the event that set it: the highest rank wins,
+/// so the value does not depend on arrival order.
+#[derive(Clone, Copy)]
+pub struct Ranked<T> {
+    pub value: Option<T>,
+    rank: Rank,
+}
+
+impl<T: Copy> Ranked<T> {
+    const NONE: Ranked<T> = Ranked { value: None, rank: Rank::MIN };
+
+    fn offer(&mut self, value: Option<T>, rank: Rank) {
+        if value.is_some() && (self.value.is_none() || rank > self.rank) {
+            self.value = value;
+            self.rank = rank;
+        }
+    }
+}
+
+/// Everything known about one task.
+pub struct Task {
+    pub key: TaskKey,
+    pub name: Option<Sym>,
+    pub state: State,
+    rank: Rank,
+    pub parent: Option<TaskKey>,
+    pub root: Option<TaskKey>,
+    pub group: Option<TaskKey>,
+    pub chord_callback: Option<TaskKey>,
+    pub chord_body_first: Option<TaskKey>,
+    pub trace_id: Option<Box<str>>,
+    pub hostname: Ranked<Sym>,
+    pub exception_type: Ranked<Sym>,
+    pub queue: Option<Sym>,
+    pub routing_key: Option<Sym>,
+    pub eta: Option<Micros>,
+    pub first_seen: Micros,
+    pub last_updated: Micros,
+    pub events: Vec<StoredEvent>,
+    /// Union-find link: the flow this task belongs to is found by following it.
+    flow_link: u32,
+}
+
+impl Task {
+    fn new(key: TaskKey, slot: u32) -> Task {
+        Task {
+            key,
+            name: None,
+            state: State::Pending,
+            rank: Rank::MIN,
+            parent: None,
+            root: None,
+            group: None,
+            chord_callback: None,
+            chord_body_first: None,
+            trace_id: None,
+            hostname: Ranked::NONE,
+            exception_type: Ranked::NONE,
+            queue: None,
+            routing_key: None,
+            eta: None,
+            first_seen: Micros::MAX,
+            last_updated: Micros::MIN,
+            events: Vec::new(),
+            flow_link: slot,
+        }
+    }
+
+    /// Events in lifecycle order (attempt, phase, time), the order detail views show.
+    pub fn events_in_order(&self) -> Vec<&StoredEvent> {
+        let mut events: Vec<&StoredEvent> = self.events.iter().collect();
+        events.sort_by_key(|e| (e.retries, e.state.is_terminal(), e.state, e.timestamp));
+        events
+    }
+}
+
+/// A flow: the tasks linked by parent, root, group or chord ids, kept and evicted as a unit.
+pub struct Flow {
+    pub members: Vec<u32>,
+    pub first_seen: Micros,
+    pub last_updated: Micros,
+}
+
+/// What applying one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    New,
+    Updated,
+    Duplicate,
+}
+
+pub struct Store {
+    max_tasks: usize,
+    pub graph: StableDiGraph<Task, (), u32>,
+    by_id: HashMap<TaskKey, u32>,
+    /// Ids referenced (as parent, root, group member or chord callback) before their task arrived.
+    waiting: HashMap<TaskKey, Vec<u32>>,
+    /// Members of each group id.
+    pub groups: HashMap<TaskKey, Vec<u32>>,
+    pub flows: HashMap<u32, Flow>,
+    /// Flows by last update, oldest first: eviction pops the front, listings walk from the back.
+    pub flow_order: BTreeSet<(Micros, u32)>,
+    /// Tasks by last update, for the newest-first task list.
+    pub task_order: BTreeSet<(Micros, u32)>,
+    pub strings: Interner,
+    /// Per task name: how many tasks ran it and when one last did.
+    pub name_stats: HashMap<Sym, NameStats>,
+    evicted: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct NameStats {
+    pub count: u64,
+    pub last_run: Option<Micros>,
+}
+
+impl Store {
+    pub fn new(max_tasks: usize) -> Store {
+        Store {
+            max_tasks: max_tasks.max(1),
+            graph: StableDiGraph::default(),
+            by_id: HashMap::new(),
+            waiting: HashMap::new(),
+            groups: HashMap::new(),
+            flows: HashMap::new(),
+            flow_order: BTreeSet::new(),
+            task_order: BTreeSet::new(),
+            strings: Interner::default(),
+            name_stats: HashMap::new(),
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.by_id.get(&TaskKey::new(id)).copied()
+    }
+
+    pub fn slot_of(&self, key: &TaskKey) -> Option<u32> {
+        self.by_id.get(key).copied()
+    }
+
+    pub fn task(&self, slot: u32) -> &Task {
+        &self.graph[NodeIndex::new(slot as usize)]
+    }
+
+    fn task_mut(&mut self, slot: u32) -> &mut Task {
+        &mut self.graph[NodeIndex::new(slot as usize)]
+    }
+
+    /// Children by parent → child edge, oldest first.
+    pub fn children(&self, slot: u32) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .graph
+            .neighbors_directed(NodeIndex::new(slot as usize), Direction::Outgoing)
+            .map(|n| n.index() as u32)
+            .collect();
+        out.sort_by_key(|&c| (self.task(c).first_seen, c));
+        out
+    }
+
+    /// The parent present in the store, if any.
+    pub fn parent_slot(&self, slot: u32) -> Option<u32> {
+        self.graph
+            .neighbors_directed(NodeIndex::new(slot as usize), Direction::Incoming)
+            .next()
+            .map(|n| n.index() as u32)
+    }
+
+    /// The flow (union-find representative) a task belongs to.
+    pub fn flow_of(&self, slot: u32) -> u32 {
+        let mut s = slot;
+        loop {
+            let next = self.task(s).flow_link;
+            if next == s {
+                return s;
+            }
+            s = next;
+        }
+    }
+
+    /// Apply one decoded task event; `raw` is the entry's JSON as it arrived.
+    pub fn apply(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> Applied {
+        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
+            return Applied::Duplicate;
+        };
+        let key = TaskKey::new(&ev.task_id);
+        let (slot, is_new) = match self.by_id.get(&key) {
+            Some(&slot) => (slot, false),
+            None => (self.insert(&key), true),
+        };
+        let task = self.task(slot);
+        if task.events.iter().any(|e| e.state == state && e.retries == ev.retries && e.timestamp == timestamp) {
+            return Applied::Duplicate;
+        }
+        let rank = Rank::new(state, ev.retries, timestamp);
+        let old_updated = task.last_updated;
+        let had_name = task.name.is_some();
+
+        let name = ev.name.as_deref().map(|n| self.strings.intern(n));
+        let hostname = ev.hostname.as_deref().map(|h| self.strings.intern(h));
+        let exception_type = ev.exception_type.as_deref().map(|e| self.strings.intern(e));
+        let queue = ev.queue.as_deref().map(|q| self.strings.intern(q));
+        let routing_key = ev.routing_key.as_deref().map(|r| self.strings.intern(r));
+
+        let task = self.task_mut(slot);
+        task.events.push(StoredEvent { state, retries: ev.retries, timestamp, raw: raw.into() });
+        if rank > task.rank {
+            task.rank = rank;
+            task.state = state;
+        }
+        task.name = task.name.or(name);
+        task.hostname.offer(hostname, rank);
+        task.exception_type.offer(exception_type, rank);
+        task.queue = task.queue.or(queue);
+        task.routing_key = task.routing_key.or(routing_key);
+        task.eta = task.eta.or(ev.eta);
+        if task.trace_id.is_none() {
+            task.trace_id = ev.trace_id.as_deref().map(Into::into);
+        }
+        task.first_seen = task.first_seen.min(timestamp);
+        task.last_updated = task.last_updated.max(timestamp);
+        let new_updated = task.last_updated;
+
+        if let Some(n) = task.name {
+            let stats = self.name_stats.entry(n).or_default();
+            if !had_name {
+                stats.count += 1;
+            }
+            if state == State::Started {
+                stats.last_run = Some(stats.last_run.map_or(timestamp, |t| t.max(timestamp)));
+            }
+        }
+        if new_updated != old_updated {
+            self.task_order.remove(&(old_updated, slot));
+            self.task_order.insert((new_updated, slot));
+        }
+        self.link(slot, ev);
+        self.touch_flow(slot, timestamp);
+        if is_new {
+            self.evict_over_limit();
+            Applied::New
+        } else {
+            Applied::Updated
+        }
+    }
+
+    fn insert(&mut self, key: &TaskKey) -> u32 {
+        let slot = self.graph.add_node(Task::new(key.clone(), 0)).index() as u32;
+        self.task_mut(slot).flow_link = slot;
+        self.by_id.insert(key.clone(), slot);
+        self.flows.insert(slot, Flow { members: vec![slot], first_seen: Micros::MAX, last_updated: Micros::MIN });
+        // Tasks that named this id before it arrived join it now.
+        for other in self.waiting.remove(key).unwrap_or_default() {
+            if self.task(other).parent.as_ref() == Some(key) {
+                self.add_parent_edge(slot, other);
+            }
+            self.union(slot, other);
+        }
+        slot
+    }
+
+    /// Record the ids an event names, the first time each is known, and join the flows they link.
+    fn link(&mut self, slot: u32, ev: &TaskEvent<'_>) {
+        let own = self.task(slot).key.clone();
+        let mut ids: Vec<TaskKey> = Vec::new();
+        let task = self.task_mut(slot);
+        for (field, value) in [
+            (&mut task.parent, &ev.parent_id),
+            (&mut task.root, &ev.root_id),
+            (&mut task.chord_callback, &ev.chord_callback_id),
+            (&mut task.chord_body_first, &ev.chord_body_first_id),
+        ] {
+            if field.is_none() {
+                if let Some(id) = value.as_deref() {
+                    let key = TaskKey::new(id);
+                    if key != own {
+                        *field = Some(key.clone());
+                        ids.push(key);
+                    }
+                }
+            }
+        }
+        let new_group = if task.group.is_none() {
+            ev.group_id.as_deref().map(TaskKey::new).inspect(|g| task.group = Some(g.clone()))
+        } else {
+            None
+        };
+        for key in ids {
+            match self.by_id.get(&key).copied() {
+                Some(other) => {
+                    if self.task(slot).parent.as_ref() == Some(&key) {
+                        self.add_parent_edge(other, slot);
+                    }
+                    self.union(slot, other);
+                }
+                None => self.waiting.entry(key).or_default().push(slot),
+            }
+        }
+        if let Some(group) = new_group {
+            let members = self.groups.entry(group).or_default();
+            members.push(slot);
+            if let Some(&first) = members.first() {
+                self.union(slot, first);
+            }
+        }
+    }
+
+    /// Parent → child, unless it would close a cycle (a parent chain that leads back to the child).
+    fn add_parent_edge(&mut self, parent: u32, child: u32) {
+        if parent == child || self.parent_slot(child).is_some() {
+            return;
+        }
+        let mut up = Some(parent);
+        while let Some(p) = up {
+            if p == child {
+                return;
+            }
+            up = self.parent_slot(p);
+        }
+        self.graph.add_edge(NodeIndex::new(parent as usize), NodeIndex::new(child as usize), ());
+    }
+
+    /// Join two flows; the smaller's members move to the larger (O(n log n) over a flow's life).
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.flow_of(a), self.flow_of(b));
+        if ra == rb {
+            return;
+        }
+        let (big, small) = if self.flows[&ra].members.len() >= self.flows[&rb].members.len() { (ra, rb) } else { (rb, ra) };
+        let small_flow = self.flows.remove(&small).expect("flow of a live task");
+        self.flow_order.remove(&(small_flow.last_updated, small));
+        for &m in &small_flow.members {
+            self.task_mut(m).flow_link = big;
+        }
+        let big_flow = self.flows.get_mut(&big).expect("flow of a live task");
+        let old = big_flow.last_updated;
+        big_flow.members.extend(small_flow.members);
+        big_flow.first_seen = big_flow.first_seen.min(small_flow.first_seen);
+        big_flow.last_updated = big_flow.last_updated.max(small_flow.last_updated);
+        let new = big_flow.last_updated;
+        self.flow_order.remove(&(old, big));
+        self.flow_order.insert((new, big));
+    }
+
+    fn touch_flow(&mut self, slot: u32, timestamp: Micros) {
+        let rep = self.flow_of(slot);
+        let flow = self.flows.get_mut(&rep).expect("flow of a live task");
+        flow.first_seen = flow.first_seen.min(timestamp);
+        if timestamp > flow.last_updated {
+            let old = flow.last_updated;
+            flow.last_updated = timestamp;
+            self.flow_order.remove(&(old, rep));
+            self.flow_order.insert((timestamp, rep));
+        }
+    }
+
+    /// Evict whole flows, least recently updated first, until the store is within its limit.
+    fn evict_over_limit(&mut self) {
+        while self.by_id.len() > self.max_tasks {
+            let Some(&(_, rep)) = self.flow_order.first() else { break };
+            self.evict_flow(rep);
+        }
+    }
+
+    fn evict_flow(&mut self, rep: u32) {
+        let Some(flow) = self.flows.remove(&rep) else { return };
+        self.flow_order.remove(&(flow.last_updated, rep));
+        for &slot in &flow.members {
+            let task = self.task(slot);
+            let order_key = (task.last_updated, slot);
+            let key = task.key.clone();
+            let named: Vec<TaskKey> =
+                [&task.parent, &task.root, &task.chord_callback, &task.chord_body_first].into_iter().flatten().cloned().collect();
+            let group = task.group.clone();
+            self.task_order.remove(&order_key);
+            for id in named {
+                if let Some(list) = self.waiting.get_mut(&id) {
+                    list.retain(|&s| s != slot);
+                    if list.is_empty() {
+                        self.waiting.remove(&id);
+                    }
+                }
+            }
+            if let Some(g) = group {
+                if let Some(list) = self.groups.get_mut(&g) {
+                    list.retain(|&s| s != slot);
+                    if list.is_empty() {
+                        self.groups.remove(&g);
+                    }
+                }
+            }
+            self.by_id.remove(&key);
+        }
+        for &slot in &flow.members {
+            self.graph.remove_node(NodeIndex::new(slot as usize));
+        }
+        self.evicted += flow.members.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{decode, Decoded};
+
+    pub(crate) fn feed(store: &mut Store, raw: &str) -> Applied {
+        let Ok(Decoded::Task(ev)) = decode(raw.as_bytes()) else { panic!("bad test event {raw}") };
+        store.apply(&ev, raw.as_bytes())
+    }
+
+    fn ev(id: &str, state: &str, secs: u32, extra: &str) -> String {
+        format!(r#"{{"task_id":"{id}","name":"t.{id}","state":"{state}","timestamp":"2025-01-01T00:00:{secs:02}Z"{extra}}}"#)
+    }
+
+    #[test]
+    fn uuid_keys_round_trip() {
+        let id = "5f0c4bb5-3bd5-4d5c-9b3e-1c2d3e4f5a6b";
+        assert!(matches!(TaskKey::new(id), TaskKey::Uuid(_)));
+        assert_eq!(TaskKey::new(id).to_string(), id);
+        let upper = "5F0C4BB5-3BD5-4D5C-9B3E-1C2D3E4F5A6B";
+        assert_eq!(TaskKey::new(upper).to_string(), upper);
+    }
+
+    #[test]
+    fn links_parent_and_child_in_any_order() {
+        let mut s = Store::new(100);
+        feed(&mut s, &ev("child", "SUCCESS", 2, r#","parent_id":"root""#));
+        assert_eq!(s.parent_slot(s.slot("child").unwrap()), None);
+        feed(&mut s, &ev("root", "SUCCESS", 1, ""));
+        let (root, child) = (s.slot("root").unwrap(), s.slot("child").unwrap());
+        assert_eq!(s.parent_slot(child), Some(root));
+        assert_eq!(s.children(root), vec![child]);
+        assert_eq!(s.flow_of(root), s.flow_of(child));
+        assert_eq!(s.flows.len(), 1);
+    }
+
+    #[test]
+    fn state_is_independent_of_arrival_order_and_duplicates() {
+        let events = [ev("a", "PENDING", 1, ""), ev("a", "STARTED", 2, ""), ev("a", "SUCCESS", 3, "")];
+        let mut forward = Store::new(10);
+        let mut backward = Store::new(10);
+        for e in &events {
+            feed(&mut forward, e);
+        }
+        for e in events.iter().rev() {
+            feed(&mut backward, e);
+        }
+        assert_eq!(feed(&mut backward, &events[1]), Applied::Duplicate);
+        for s in [&forward, &backward] {
+            let t = s.task(s.slot("a").unwrap());
+            assert_eq!(t.state, State::Success);
+            assert_eq!(t.events.len(), 3);
+        }
+    }
+
+    #[test]
+    fn no_self_or_cyclic_links() {
+        let mut s = Store::new(10);
+        feed(&mut s, &ev("a", "SUCCESS", 1, r#","parent_id":"a""#));
+        assert_eq!(s.parent_slot(s.slot("a").unwrap()), None);
+        feed(&mut s, &ev("b", "SUCCESS", 1, r#","parent_id":"c""#));
+        feed(&mut s, &ev("c", "SUCCESS", 1, r#","parent_id":"b""#));
+        let (b, c) = (s.slot("b").unwrap(), s.slot("c").unwrap());
+        assert!(s.parent_slot(b).is_none() || s.parent_slot(c).is_none());
+    }
+
+    #[test]
+    fn evicts_whole_flows_oldest_first() {
+        let mut s = Store::new(3);
+        feed(&mut s, &ev("old1", "SUCCESS", 1, ""));
+        feed(&mut s, &ev("old2", "SUCCESS", 2, r#","parent_id":"old1""#));
+        feed(&mut s, &ev("new1", "SUCCESS", 5, ""));
+        feed(&mut s, &ev("new2", "SUCCESS", 6, ""));
+        assert_eq!(s.len(), 2);
+        assert!(s.slot("old1").is_none() && s.slot("old2").is_none());
+        assert_eq!(s.evicted(), 2);
+        // A late event for an evicted parent's child starts over cleanly.
+        feed(&mut s, &ev("old3", "SUCCESS", 7, r#","parent_id":"old1""#));
+        assert!(s.slot("old3").is_some());
+    }
+
+    #[test]
+    fn group_members_share_a_flow() {
+        let mut s = Store::new(10);
+        feed(&mut s, &ev("g1", "SUCCESS", 1, r#","group_id":"G""#));
+        feed(&mut s, &ev("g2", "SUCCESS", 1, r#","group_id":"G""#));
+        assert_eq!(s.flow_of(s.slot("g1").unwrap()), s.flow_of(s.slot("g2").unwrap()));
+    }
+}

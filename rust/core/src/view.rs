@@ -1,0 +1,361 @@
+//! How the store is shown: a task as a TaskNode, and a flow as a graph of tasks and synthetic
+//! GROUP / CHORD containers (DESIGN §4, API.md's GraphNode).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::json::{array, write_str, Obj};
+use crate::state::State;
+use crate::store::{Store, Task, TaskKey};
+use crate::time::Micros;
+
+/// Timing of one task, derived from its events (all in microseconds).
+#[derive(Debug, Default, PartialEq)]
+pub struct Timing {
+    /// First event → terminal event.
+    pub duration: Option<Micros>,
+    /// Sent (first event) → first start.
+    pub queue_wait: Option<Micros>,
+    /// Start → end of the last attempt.
+    pub runtime: Option<Micros>,
+    /// Sum of every attempt's runtime.
+    pub total_runtime: Option<Micros>,
+}
+
+/// Attempts are STARTED events each closed by the next RETRY or terminal event. Clocks of
+/// different hosts may disagree, so spans are clamped at zero rather than shown negative.
+pub fn timing(task: &Task) -> Timing {
+    let events = task.events_in_order();
+    let first = task.first_seen;
+    let end = events.iter().rev().find(|e| e.state.is_terminal()).map(|e| e.timestamp);
+    let first_start = events.iter().find(|e| e.state == State::Started).map(|e| e.timestamp);
+    let mut attempts = Vec::new();
+    let mut open: Option<Micros> = None;
+    for e in &events {
+        match e.state {
+            State::Started => open = Some(e.timestamp),
+            State::Retry | State::Success | State::Failure | State::Revoked | State::Rejected | State::Ignored => {
+                if let Some(start) = open.take() {
+                    attempts.push((e.timestamp - start).max(0));
+                }
+            }
+            _ => {}
+        }
+    }
+    Timing {
+        duration: end.map(|e| (e - first).max(0)),
+        queue_wait: first_start.map(|s| (s - first).max(0)),
+        runtime: attempts.last().copied(),
+        total_runtime: (!attempts.is_empty()).then(|| attempts.iter().sum()),
+    }
+}
+
+/// How a node is placed in a particular view (a flow view moves group members under containers).
+pub struct Placement<'a> {
+    pub parent_id: Option<String>,
+    pub children: &'a [String],
+}
+
+/// Write one task as a TaskNode. `events`: include the raw events (detail) or `null` (compact).
+pub fn write_task(out: &mut Vec<u8>, store: &Store, slot: u32, placement: Option<&Placement<'_>>, events: bool) {
+    let task = store.task(slot);
+    let s = &store.strings;
+    let t = timing(task);
+    let reported_parent = task.parent.as_ref().map(ToString::to_string);
+    let store_children: Vec<String>;
+    let (parent_id, children): (Option<&str>, &[String]) = if let Some(p) = placement {
+        (p.parent_id.as_deref(), p.children)
+    } else {
+        store_children = store.children(slot).into_iter().map(|c| store.task(c).key.to_string()).collect();
+        (reported_parent.as_deref(), &store_children)
+    };
+    let mut o = Obj::new(out);
+    o.str("task_id", &task.key.to_string())
+        .str("name", task.name.map_or("", |n| s.resolve(n)))
+        .str("state", task.state.as_str())
+        .str("node_type", "TASK")
+        .display("group_id", task.group.as_ref())
+        .null("chord_id")
+        .display("chord_callback_id", task.chord_callback.as_ref())
+        .opt_str("parent_id", parent_id)
+        .opt_str("reported_parent_id", reported_parent.as_deref())
+        .display("root_id", task.root.as_ref())
+        .str_list("children", children.iter().map(String::as_str));
+    if events {
+        array(o.key("events"), task.events_in_order(), |out, e| out.extend_from_slice(&e.raw));
+    } else {
+        o.null("events");
+    }
+    o.ts("first_seen", task.first_seen)
+        .ts("last_updated", task.last_updated)
+        .opt_ms("duration_ms", t.duration)
+        .opt_ms("queue_wait_ms", t.queue_wait)
+        .opt_ms("runtime_ms", t.runtime)
+        .opt_ms("total_runtime_ms", t.total_runtime)
+        .opt_ts("eta", task.eta)
+        .opt_str("exception_type", task.exception_type.value.map(|e| s.resolve(e)))
+        .opt_str("hostname", task.hostname.value.map(|h| s.resolve(h)))
+        .opt_str("queue", task.queue.map(|q| s.resolve(q)))
+        .opt_str("routing_key", task.routing_key.map(|r| s.resolve(r)))
+        .opt_str("trace_id", task.trace_id.as_deref())
+        .int("retries", i64::from(task.events.iter().map(|e| e.retries).max().unwrap_or(0)));
+    o.finish();
+}
+
+/// A synthetic container: two or more tasks of a flow sharing a group id.
+struct Container {
+    id: String,
+    /// Every task with the group id; members chained inside the group stay under their parent.
+    members: Vec<u32>,
+    /// Members whose parent is outside the group: the container's children.
+    top: Vec<u32>,
+    parent: Option<u32>,
+    callback: Option<TaskKey>,
+}
+
+/// A flow laid out as a graph: tasks and containers, each with its parent and children in view.
+pub struct FlowView<'s> {
+    store: &'s Store,
+    tasks: Vec<u32>,
+    containers: Vec<Container>,
+    parent: HashMap<String, Option<String>>,
+    children: HashMap<String, Vec<String>>,
+    /// Nodes with no parent in view, oldest first; the first is the flow's root.
+    pub roots: Vec<String>,
+}
+
+impl<'s> FlowView<'s> {
+    pub fn build(store: &'s Store, rep: u32) -> FlowView<'s> {
+        let mut tasks = store.flows[&rep].members.clone();
+        tasks.sort_by_key(|&t| (store.task(t).first_seen, t));
+        let in_flow: HashSet<u32> = tasks.iter().copied().collect();
+        let id = |slot: u32| store.task(slot).key.to_string();
+
+        let mut by_group: HashMap<&TaskKey, Vec<u32>> = HashMap::new();
+        for &t in &tasks {
+            if let Some(g) = &store.task(t).group {
+                by_group.entry(g).or_default().push(t);
+            }
+        }
+        let mut containers: Vec<Container> = by_group
+            .into_iter()
+            .filter(|(_, m)| m.len() >= 2)
+            .map(|(g, members)| {
+                let member_set: HashSet<u32> = members.iter().copied().collect();
+                let top: Vec<u32> = members
+                    .iter()
+                    .copied()
+                    .filter(|&m| store.parent_slot(m).is_none_or(|p| !member_set.contains(&p)))
+                    .collect();
+                let parents: HashSet<Option<u32>> = top.iter().map(|&m| store.parent_slot(m)).collect();
+                let parent = if parents.len() == 1 { parents.into_iter().next().flatten() } else { None };
+                let callback = members.iter().find_map(|&m| store.task(m).chord_callback.clone());
+                Container { id: format!("group:{g}"), members, top, parent, callback }
+            })
+            .collect();
+        containers.sort_by_key(|c| (c.members.iter().map(|&m| store.task(m).first_seen).min(), c.id.clone()));
+
+        // Where each task sits: under its parent, or under its container when it heads a member chain.
+        let mut parent: HashMap<String, Option<String>> = HashMap::new();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        let mut container_of: HashMap<u32, usize> = HashMap::new();
+        let mut callbacks: HashMap<u32, usize> = HashMap::new();
+        for (i, c) in containers.iter().enumerate() {
+            for &m in &c.top {
+                container_of.insert(m, i);
+            }
+            if let Some(cb) = c.callback.as_ref().and_then(|k| store.slot_of(k)).filter(|s| in_flow.contains(s)) {
+                callbacks.insert(cb, i);
+            }
+        }
+        for &t in &tasks {
+            let p = if let Some(&ci) = container_of.get(&t) {
+                Some(containers[ci].id.clone())
+            } else if let Some(&ci) = callbacks.get(&t) {
+                // The callback runs after the whole chord: it hangs off the container, drawn
+                // outside it with an edge from every header (the container's `chord_id`).
+                Some(containers[ci].id.clone())
+            } else {
+                store.parent_slot(t).filter(|p| in_flow.contains(p)).map(id)
+            };
+            parent.insert(id(t), p);
+        }
+        for c in &containers {
+            parent.insert(c.id.clone(), c.parent.map(id));
+        }
+        // Children lists: tasks first (by first seen), containers after.
+        for &t in &tasks {
+            let tid = id(t);
+            if let Some(Some(p)) = parent.get(&tid) {
+                if !callbacks.contains_key(&t) {
+                    children.entry(p.clone()).or_default().push(tid);
+                }
+            }
+        }
+        for c in &containers {
+            if let Some(p) = c.parent {
+                children.entry(id(p)).or_default().push(c.id.clone());
+            }
+        }
+        let mut roots: Vec<String> = containers.iter().filter(|c| c.parent.is_none()).map(|c| c.id.clone()).collect();
+        roots.extend(tasks.iter().map(|&t| id(t)).filter(|t| parent.get(t).is_some_and(Option::is_none)));
+        let first_seen = |node: &String| -> Micros {
+            containers.iter().find(|c| &c.id == node).map_or_else(
+                || store.slot(node).map_or(Micros::MAX, |s| store.task(s).first_seen),
+                |c| c.members.iter().map(|&m| store.task(m).first_seen).min().unwrap_or(Micros::MAX),
+            )
+        };
+        roots.sort_by_key(first_seen);
+        FlowView { store, tasks, containers, parent, children, roots }
+    }
+
+    pub fn root(&self) -> Option<&str> {
+        self.roots.first().map(String::as_str)
+    }
+
+    pub fn contains(&self, node: &str) -> bool {
+        self.parent.contains_key(node)
+    }
+
+    /// The node and everything below it (a container's callback included); the whole flow for its root.
+    pub fn subtree(&self, node: &str) -> Vec<String> {
+        if self.root() == Some(node) {
+            let mut all: Vec<String> = self.containers.iter().map(|c| c.id.clone()).collect();
+            all.extend(self.tasks.iter().map(|&t| self.store.task(t).key.to_string()));
+            return all;
+        }
+        let mut out = vec![node.to_owned()];
+        let mut i = 0;
+        while i < out.len() {
+            let current = out[i].clone();
+            if let Some(kids) = self.children.get(&current) {
+                out.extend(kids.iter().cloned());
+            }
+            if let Some(cb) = self.containers.iter().find(|c| c.id == current).and_then(|c| c.callback.as_ref()) {
+                let cb = cb.to_string();
+                if self.contains(&cb) && !out.contains(&cb) {
+                    out.push(cb);
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Write one node (task or container) of this view as a GraphNode.
+    pub fn write_node(&self, out: &mut Vec<u8>, node: &str) {
+        let no_children = Vec::new();
+        let children = self.children.get(node).unwrap_or(&no_children);
+        let parent_id = self.parent.get(node).cloned().flatten();
+        if let Some(c) = self.containers.iter().find(|c| c.id == node) {
+            self.write_container(out, c, parent_id.as_deref(), children);
+        } else if let Some(slot) = self.store.slot(node) {
+            write_task(out, self.store, slot, Some(&Placement { parent_id, children }), false);
+        }
+    }
+
+    /// Aggregate state of the whole flow (what a flow list shows).
+    pub fn flow_state(&self) -> State {
+        aggregate(self.tasks.iter().map(|&t| self.store.task(t).state))
+    }
+
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn write_container(&self, out: &mut Vec<u8>, c: &Container, parent_id: Option<&str>, children: &[String]) {
+        let store = self.store;
+        let members = c.members.iter().map(|&m| store.task(m));
+        let first = members.clone().map(|t| t.first_seen).min().unwrap_or(0);
+        let last = members.clone().map(|t| t.last_updated).max().unwrap_or(0);
+        let state = aggregate(members.clone().map(|t| t.state));
+        let is_chord = c.callback.is_some();
+        let callback_ran = c.callback.as_ref().and_then(|k| store.slot_of(k)).is_some_and(|s| {
+            store.task(s).events.iter().any(|e| e.state != State::Pending)
+        });
+        let not_run_reason = if is_chord && !callback_ran {
+            let states: Vec<State> = members.clone().map(|t| t.state).collect();
+            if states.contains(&State::Failure) {
+                Some("header_failed")
+            } else if states.contains(&State::Revoked) {
+                Some("header_revoked")
+            } else if states.iter().any(|s| matches!(s, State::Ignored | State::Rejected)) {
+                Some("header_ignored")
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let mut o = Obj::new(out);
+        o.str("task_id", &c.id)
+            .str("name", if is_chord { "chord" } else { "group" })
+            .str("state", state.as_str())
+            .str("node_type", if is_chord { "CHORD" } else { "GROUP" })
+            .str("group_id", c.id.trim_start_matches("group:"))
+            .display("chord_id", c.callback.as_ref())
+            .opt_str("parent_id", parent_id)
+            .null("reported_parent_id")
+            .str_list("children", children.iter().map(String::as_str));
+        let member_ids: Vec<String> = c.members.iter().map(|&m| store.task(m).key.to_string()).collect();
+        o.str_list("members", member_ids.iter().map(String::as_str))
+            .null("events")
+            .ts("first_seen", first)
+            .ts("last_updated", last)
+            .opt_ms("duration_ms", state.is_terminal().then_some(last - first))
+            .null("queue_wait_ms")
+            .null("runtime_ms")
+            .null("total_runtime_ms")
+            .null("eta")
+            .null("exception_type")
+            .null("hostname")
+            .null("queue")
+            .null("routing_key")
+            .opt_str("trace_id", members.clone().find_map(|t| t.trace_id.as_deref()))
+            .opt_str("not_run_reason", not_run_reason);
+        o.finish();
+    }
+}
+
+/// Running while any member runs; otherwise the worst outcome.
+pub fn aggregate(states: impl Iterator<Item = State>) -> State {
+    let mut bits = 0u16;
+    for s in states {
+        bits |= s.bit();
+    }
+    let has = |s: State| bits & s.bit() != 0;
+    if has(State::Started) || has(State::Retry) {
+        State::Started
+    } else if has(State::Received) {
+        State::Received
+    } else if has(State::Pending) {
+        State::Pending
+    } else if has(State::Failure) {
+        State::Failure
+    } else if has(State::Revoked) {
+        State::Revoked
+    } else if has(State::Rejected) {
+        State::Rejected
+    } else if has(State::Ignored) {
+        State::Ignored
+    } else {
+        State::Success
+    }
+}
+
+/// Write `{"root_id": .., "nodes": {id: GraphNode}}` for `node` and everything below it.
+pub fn write_graph(out: &mut Vec<u8>, view: &FlowView<'_>, node: &str) {
+    let mut o = Obj::new(out);
+    o.str("root_id", node);
+    let buf = o.key("nodes");
+    buf.push(b'{');
+    for (i, id) in view.subtree(node).iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_str(buf, id);
+        buf.push(b':');
+        view.write_node(buf, id);
+    }
+    buf.push(b'}');
+    o.finish();
+}

@@ -1,0 +1,286 @@
+"""Celery signal handlers: each turns one signal into one event and hands it to the transport.
+
+Every handler is wrapped by :func:`_guard`: whatever goes wrong in here is logged at debug level and
+swallowed — observing a task must never change what the task does.
+
+Where signals fire: publish signals in whichever process sends (web app, beat, a worker sending children,
+chain continuations, chord callbacks, retries); ``task_received``/``task_revoked``/``task_unknown`` and the
+worker lifecycle in the worker's main process; the ``task_*run``/outcome signals where the task runs (a
+prefork child, or the main process with ``--pool solo``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from celery import signals as cs
+
+from stemtrace.celery import context, output, runtime
+from stemtrace.celery.events import exception_fields, now_iso, publish_event, request_fields, task_event
+from stemtrace.celery.worker import Heartbeat, worker_event
+
+log = logging.getLogger("stemtrace")
+
+_heartbeat: Heartbeat | None = None
+_tokens: dict[str, Any] = {}  # task id -> contextvar token of the running trace id (per process)
+
+
+def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        if runtime.current() is None:
+            return
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            log.debug("stemtrace: %s handler failed", fn.__name__, exc_info=True)
+
+    return wrapper
+
+
+def _payloads() -> Any:
+    rt = runtime.current()
+    assert rt is not None
+    return rt.payloads
+
+
+# --------------------------------------------------------------------------- publishing side
+
+
+@_guard
+def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
+    """Stamp the trace id header so it travels with the message to every descendant."""
+    if headers is None:
+        return
+    task_id = headers.get("id")
+    running = context.running()
+    is_retry = running is not None and task_id and task_id == running.task_id == headers.get("parent_id")
+    if is_retry and running.parent_id and running.parent_id != task_id:  # remember the real parent
+        headers[context.PARENT_HEADER] = running.parent_id
+    if headers.get(context.HEADER):
+        return
+    trace_id = context.current_trace_id()
+    if not trace_id:
+        # Outside any task: a flow's id is its root; members of a group/chord published together share
+        # the group id (each header task is its own root in Celery's headers).
+        root_id = headers.get("root_id")
+        trace_id = root_id if root_id and root_id != task_id else (headers.get("group") or task_id)
+    if trace_id:
+        headers[context.HEADER] = trace_id
+
+
+@_guard
+def on_after_publish(
+    sender: Any = None, body: Any = None, headers: dict[str, Any] | None = None, exchange: Any = None,
+    routing_key: str | None = None, **_: Any,
+) -> None:  # fmt: skip
+    if not headers:
+        return
+    queue = routing_key if not exchange else None
+    runtime.emit(publish_event(_payloads(), headers=headers, body=body, routing_key=routing_key, queue=queue))
+
+
+# --------------------------------------------------------------------------- worker main process
+
+
+@_guard
+def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
+    if request is None:
+        return
+    fields = request_fields(request)
+    fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
+    runtime.emit(task_event("RECEIVED", request.id, getattr(request, "name", None), **fields))
+
+
+@_guard
+def on_revoked(sender: Any = None, request: Any = None, terminated: Any = None, signum: Any = None,
+               expired: Any = None, **_: Any) -> None:  # fmt: skip
+    if request is None:
+        return
+    fields = request_fields(request)
+    reason = "expired" if expired else ("terminated" if terminated else "revoked")
+    fields.update(hostname=getattr(request, "hostname", None), exception=f"Revoked: {reason}",
+                  exception_type="TaskRevokedError")  # fmt: skip
+    name = getattr(request, "name", None) or getattr(sender, "name", None)
+    runtime.emit(task_event("REVOKED", request.id, name, **fields))
+
+
+@_guard
+def on_unknown(sender: Any = None, name: str | None = None, id: str | None = None, message: Any = None,
+               exc: Any = None, **_: Any) -> None:  # fmt: skip
+    headers = getattr(message, "headers", None) or {}
+    task_id = id or headers.get("id")
+    if not task_id:
+        return
+    fields = request_fields(headers)
+    fields.update(
+        hostname=getattr(sender, "hostname", None),
+        exception=f"NotRegistered: received unregistered task {name!r}",
+        exception_type="NotRegistered",
+    )
+    runtime.emit(task_event("REJECTED", task_id, name or headers.get("task"), **fields))
+
+
+@_guard
+def on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: Any) -> None:
+    headers = getattr(message, "headers", None) or {}
+    task_id = headers.get("id")
+    if not task_id:
+        return
+    fields = request_fields(headers)
+    fields.update(exception_fields(exc, _payloads()))
+    runtime.emit(task_event("REJECTED", task_id, headers.get("task"), **fields))
+
+
+# --------------------------------------------------------------------------- where the task runs
+
+
+def _task_fields(task: Any, request: Any = None) -> dict[str, Any]:
+    request = request if request is not None else getattr(task, "request", None)
+    fields = request_fields(request)
+    fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
+    return fields
+
+
+@_guard
+def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, args: Any = None,
+              kwargs: Any = None, **_: Any) -> None:  # fmt: skip
+    task = task or sender
+    fields = _task_fields(task)
+    trace_id = fields.get("trace_id") or fields.get("root_id") or task_id
+    _tokens[task_id] = context.set_running(trace_id, task_id, fields.get("parent_id"))
+    rt = runtime.current()
+    if rt is not None and rt.config.capture_output:
+        output.start(task_id, rt.config.max_data_size)
+    payloads = _payloads()
+    fields.update(args=payloads.args(args), kwargs=payloads.kwargs(kwargs))
+    runtime.emit(task_event("STARTED", task_id, task.name, **fields))
+
+
+@_guard
+def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
+    request = sender.request
+    fields = _task_fields(sender, request)
+    fields.update(result=_payloads().result(result), output=output.stop(request.id))
+    runtime.emit(task_event("SUCCESS", request.id, sender.name, **fields))
+
+
+@_guard
+def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, einfo: Any = None,
+               **_: Any) -> None:  # fmt: skip
+    fields = _task_fields(sender)
+    fields.update(exception_fields(exception, _payloads(), getattr(einfo, "traceback", None)))
+    fields["output"] = output.stop(task_id)
+    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
+
+
+@_guard
+def on_retry(sender: Any = None, request: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
+    if request is None:
+        return
+    fields = _task_fields(sender, request)
+    exc = getattr(reason, "exc", None) or reason
+    fields.update(exception_fields(exc, _payloads(), getattr(einfo, "traceback", None)))
+    fields["output"] = output.stop(request.id)
+    runtime.emit(task_event("RETRY", request.id, getattr(sender, "name", None), **fields))
+
+
+@_guard
+def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, einfo: Any = None,
+                      **_: Any) -> None:  # fmt: skip
+    fields = _task_fields(sender)
+    fields.update(exception_fields(exception, _payloads(), getattr(einfo, "traceback", None)))
+    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
+
+
+@_guard
+def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None, retval: Any = None,
+               state: str | None = None, **_: Any) -> None:  # fmt: skip
+    try:
+        if state == "IGNORED" and _is_replace(retval):
+            output.stop(task_id)  # task.replace(): the id lives on in the replacement, nothing ended here
+        elif state in ("REJECTED", "IGNORED"):
+            task = task or sender
+            fields = _task_fields(task)
+            if isinstance(retval, BaseException):
+                fields.update(exception_fields(retval, _payloads()))
+            fields["output"] = output.stop(task_id)
+            runtime.emit(task_event(state, task_id, task.name, **fields))
+        else:
+            output.stop(task_id)
+    finally:
+        context.clear_running(_tokens.pop(task_id, None))
+
+
+def _is_replace(retval: Any) -> bool:
+    return type(retval).__name__ == "Ignore" and "Replaced by new task" in str(retval)
+
+
+# --------------------------------------------------------------------------- worker lifecycle
+
+
+@_guard
+def on_worker_ready(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    hostname = getattr(sender, "hostname", None)
+    app = getattr(sender, "app", None) or runtime.current().app  # type: ignore[union-attr]
+    runtime.emit(worker_event("worker_ready", hostname, app))
+    if _heartbeat is not None:
+        _heartbeat.stop()
+    rt = runtime.current()
+    interval = rt.config.heartbeat_interval if rt else 30.0
+    _heartbeat = Heartbeat(interval, lambda: runtime.emit(worker_event("worker_heartbeat", hostname, app))).start()
+
+
+@_guard
+def on_worker_shutdown(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    if _heartbeat is not None:
+        _heartbeat.stop()
+        _heartbeat = None
+    hostname = getattr(sender, "hostname", None)
+    runtime.emit(worker_event("worker_shutdown", hostname, shutdown_time=now_iso()))
+    rt = runtime.current()
+    if rt is not None:
+        rt.transport.flush(rt.config.flush_timeout)
+
+
+@_guard
+def on_process_shutdown(**_: Any) -> None:
+    rt = runtime.current()
+    if rt is not None:
+        rt.transport.flush(rt.config.flush_timeout)
+
+
+_CONNECTIONS: list[tuple[Any, Callable[..., None]]] = [
+    (cs.before_task_publish, on_before_publish),
+    (cs.after_task_publish, on_after_publish),
+    (cs.task_received, on_received),
+    (cs.task_revoked, on_revoked),
+    (cs.task_unknown, on_unknown),
+    (cs.task_rejected, on_rejected),
+    (cs.task_prerun, on_prerun),
+    (cs.task_success, on_success),
+    (cs.task_failure, on_failure),
+    (cs.task_retry, on_retry),
+    (cs.task_internal_error, on_internal_error),
+    (cs.task_postrun, on_postrun),
+    (cs.worker_ready, on_worker_ready),
+    (cs.worker_shutdown, on_worker_shutdown),
+    (cs.worker_process_shutdown, on_process_shutdown),
+]
+
+
+def connect() -> None:
+    """Connect every handler once (idempotent: each has a fixed ``dispatch_uid``)."""
+    for signal, handler in _CONNECTIONS:
+        signal.connect(handler, weak=False, dispatch_uid=f"stemtrace.{handler.__name__}")
+
+
+def disconnect() -> None:
+    for signal, handler in _CONNECTIONS:
+        signal.disconnect(handler, dispatch_uid=f"stemtrace.{handler.__name__}")

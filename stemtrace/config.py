@@ -1,0 +1,199 @@
+"""Producer configuration: one frozen :class:`StemtraceConfig`, built from arguments, environment and Celery.
+
+Precedence, highest first: an explicit argument to :func:`build_config` (``stemtrace.init``), then the
+``STEMTRACE_*`` environment variables, then Celery's own ``broker_url``, then the defaults below.
+
+Environment variables read here: ``STEMTRACE_TRANSPORT_URL`` (or ``STEMTRACE_BROKER_URL``),
+``STEMTRACE_PREFIX``, ``STEMTRACE_TTL``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from stemtrace.errors import ConfigurationError
+
+SUPPORTED_SCHEMES = ("redis", "rediss", "unix", "memory")
+
+# Celery spells some Redis URLs its own way; these map onto what redis-py understands.
+_CELERY_ALIASES = {"redis+socket": "unix", "socket": "unix"}
+
+DEFAULT_PREFIX = "stemtrace"
+DEFAULT_TTL = 86_400
+DEFAULT_MAX_DATA_SIZE = 10_000
+DEFAULT_BUFFER_SIZE = 10_000
+DEFAULT_MAX_STREAM_LENGTH = 1_000_000
+
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:{}\-]+$")
+
+
+@dataclass(frozen=True)
+class StemtraceConfig:
+    """Everything the producer needs; immutable once built (``dataclasses.replace`` makes a changed copy)."""
+
+    transport_url: str
+    prefix: str = DEFAULT_PREFIX
+    ttl: int = DEFAULT_TTL
+    capture_args: bool = True
+    capture_result: bool = True
+    scrub_sensitive_data: bool = True
+    additional_sensitive_keys: frozenset[str] = field(default_factory=frozenset)
+    safe_keys: frozenset[str] = field(default_factory=frozenset)
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    capture_output: bool = False
+    buffer_size: int = DEFAULT_BUFFER_SIZE
+    max_stream_length: int = DEFAULT_MAX_STREAM_LENGTH
+    heartbeat_interval: float = 30.0
+    flush_timeout: float = 2.0
+
+    @property
+    def stream_key(self) -> str:
+        """The Redis Stream every event goes to."""
+        return f"{self.prefix}:events"
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.transport_url).scheme.lower()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+def normalize_transport_url(url: str) -> str:
+    """Map Celery's spellings (``redis+socket://``) onto ours and take the first of a failover list."""
+    url = url.strip()
+    if ";" in url:  # Celery failover list: "redis://a;redis://b"
+        url = url.split(";", 1)[0].strip()
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in _CELERY_ALIASES:
+        return f"{_CELERY_ALIASES[scheme.lower()]}://{rest}"
+    return url
+
+
+def _validate(cfg: StemtraceConfig) -> None:
+    url = cfg.transport_url
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigurationError(
+            "stemtrace has nothing to connect to: pass transport_url='redis://host:6379/0' to stemtrace.init(), "
+            "set STEMTRACE_TRANSPORT_URL, or configure Celery's broker_url"
+        )
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
+        raise ConfigurationError(
+            f"stemtrace cannot send events to {redact_url(url)!r}: the transport URL must start with one of "
+            f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}. If your Celery broker is not Redis, pass "
+            "transport_url='redis://…' to stemtrace.init() or set STEMTRACE_TRANSPORT_URL"
+        )
+    if not isinstance(cfg.prefix, str) or not _PREFIX_RE.match(cfg.prefix):
+        raise ConfigurationError(
+            f"prefix {cfg.prefix!r} is not usable as a Redis key prefix: use letters, digits and '_-.:' only"
+        )
+    _check_int("ttl", cfg.ttl, minimum=1, hint="seconds events are kept, e.g. 86400 for a day")
+    _check_int("max_data_size", cfg.max_data_size, minimum=64, hint="bytes per captured field, e.g. 10000")
+    _check_int("buffer_size", cfg.buffer_size, minimum=1, hint="events held while Redis is unreachable")
+    _check_int("max_stream_length", cfg.max_stream_length, minimum=1, hint="approximate MAXLEN of the stream")
+    if not cfg.heartbeat_interval > 0:
+        raise ConfigurationError(f"heartbeat_interval must be > 0 seconds, got {cfg.heartbeat_interval!r}")
+    if not cfg.flush_timeout >= 0:
+        raise ConfigurationError(f"flush_timeout must be >= 0 seconds, got {cfg.flush_timeout!r}")
+
+
+def _check_int(name: str, value: Any, *, minimum: int, hint: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"{name} must be an integer ({hint}), got {value!r}")
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be >= {minimum} ({hint}), got {value}")
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name}={raw!r} must be an integer") from None
+
+
+def _celery_broker_url(app: Any) -> str | None:
+    if app is None:
+        return None
+    conf = getattr(app, "conf", None)
+    url = None
+    if conf is not None:
+        url = conf.get("broker_url") or conf.get("broker_write_url")
+    if isinstance(url, (list, tuple)):
+        url = url[0] if url else None
+    return url if isinstance(url, str) and url else None
+
+
+def _keys(value: Iterable[str] | str | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = [value]
+    return frozenset(str(v) for v in value)
+
+
+def build_config(
+    app: Any = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    transport_url: str | None = None,
+    prefix: str | None = None,
+    ttl: int | None = None,
+    additional_sensitive_keys: Iterable[str] | None = None,
+    safe_keys: Iterable[str] | None = None,
+    **options: Any,
+) -> StemtraceConfig:
+    """Resolve arguments, environment and the Celery app into a validated :class:`StemtraceConfig`.
+
+    ``options`` are the remaining :class:`StemtraceConfig` fields (``capture_args``, ``buffer_size``, …);
+    an unknown name raises :class:`ConfigurationError`.
+    """
+    env = os.environ if env is None else env
+    known = set(StemtraceConfig.__dataclass_fields__) - {"transport_url", "prefix", "ttl"}
+    unknown = set(options) - known
+    if unknown:
+        raise ConfigurationError(
+            f"unknown stemtrace option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    url = (
+        transport_url
+        or env.get("STEMTRACE_TRANSPORT_URL")
+        or env.get("STEMTRACE_BROKER_URL")
+        or _celery_broker_url(app)
+        or ""
+    )
+    if prefix is None:
+        prefix = env.get("STEMTRACE_PREFIX") or DEFAULT_PREFIX
+    if ttl is None:
+        ttl = _env_int(env, "STEMTRACE_TTL")
+        ttl = DEFAULT_TTL if ttl is None else ttl
+    options = {k: v for k, v in options.items() if v is not None}
+    return StemtraceConfig(
+        transport_url=normalize_transport_url(url) if url else "",
+        prefix=prefix,
+        ttl=ttl,
+        additional_sensitive_keys=_keys(additional_sensitive_keys),
+        safe_keys=_keys(safe_keys),
+        **options,
+    )

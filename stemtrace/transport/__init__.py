@@ -1,0 +1,42 @@
+"""Transports: where serialised events go. ``transport_for_url`` picks one by URL scheme.
+
+Every transport has ``send(event_dict)``, ``send_bytes(json_bytes)``, ``flush(timeout)``, ``close(timeout)``
+and ``stats()``; none of them ever blocks or raises in the caller's thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stemtrace.config import SUPPORTED_SCHEMES, normalize_transport_url, redact_url
+from stemtrace.errors import ConfigurationError
+from stemtrace.transport.base import BufferedTransport
+
+__all__ = ["BufferedTransport", "transport_for_url"]
+
+
+def transport_for_url(
+    url: str,
+    prefix: str = "stemtrace",
+    ttl: int = 86_400,
+    *,
+    buffer_size: int = 10_000,
+    max_stream_length: int = 1_000_000,
+    **kwargs: Any,
+) -> BufferedTransport:
+    """A transport for ``redis://``, ``rediss://``, ``unix://`` or ``memory://``; nothing connects yet."""
+    url = normalize_transport_url(url or "")
+    scheme = url.partition("://")[0].lower()
+    if scheme == "memory":
+        from stemtrace.transport.memory import MemoryTransport
+
+        return MemoryTransport(url, buffer_size=buffer_size, **kwargs)
+    if scheme in ("redis", "rediss", "unix"):
+        from stemtrace.transport.redis import RedisTransport
+
+        return RedisTransport(
+            url, prefix=prefix, ttl=ttl, max_stream_length=max_stream_length, buffer_size=buffer_size, **kwargs
+        )
+    raise ConfigurationError(
+        f"no stemtrace transport for {redact_url(url)!r}: use one of {', '.join(s + '://' for s in SUPPORTED_SCHEMES)}"
+    )

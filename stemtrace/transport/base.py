@@ -1,0 +1,220 @@
+"""The buffered, fork-safe sender every transport builds on.
+
+A task thread only appends serialised bytes to a bounded in-process buffer (an uncontended lock and a
+``deque.append``); a daemon thread drains the buffer in batches and hands each batch to ``_write``.
+When the buffer is full the *oldest* event is dropped and counted: after an outage the newest events
+(final states) are the ones worth keeping.
+
+Fork safety: nothing starts at construction. The buffer, lock and thread live in a per-process
+``_Worker`` created on first use and re-created whenever ``os.getpid()`` changes (Celery prefork
+children, ``max_tasks_per_child`` replacements), so a child never touches a lock or socket its parent
+held at fork time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("stemtrace.transport")
+
+_LOG_EVERY = 30.0  # seconds between two warnings about the same trouble
+
+
+class DropBatch(Exception):
+    """Raised by ``_write`` when a batch can never be written: it is counted as dropped, not retried."""
+
+
+class _Worker:
+    """Per-process state: buffer, counters and the sender thread."""
+
+    def __init__(self, owner: BufferedTransport) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.buffer: deque[bytes] = deque()
+        self.wakeup = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.stopping = False
+        self.sent = 0
+        self.dropped = 0
+        self.errors = 0
+        self.thread = threading.Thread(
+            target=owner._run, args=(self,), name=f"stemtrace-sender-{owner.name}", daemon=True
+        )
+        self.thread.start()
+
+
+class BufferedTransport:
+    """Base class: subclasses implement ``_write(batch)`` (raise on failure) and optionally ``_reset()``."""
+
+    name = "buffered"
+
+    def __init__(self, *, buffer_size: int = 10_000, batch_size: int = 500, linger: float = 0.05) -> None:
+        self.buffer_size = buffer_size
+        self.batch_size = batch_size
+        self.linger = linger
+        self._worker: _Worker | None = None
+        self._create_lock = threading.Lock()
+        self._last_warning = 0.0
+        self._closed = False
+        _ALL.add(self)
+
+    # ----------------------------------------------------------------- task-thread side (must be cheap)
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Serialise and enqueue one event. Never raises, never blocks on I/O."""
+        try:
+            data = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+        except Exception:  # the event builder makes values JSON-safe; this is a last resort
+            try:
+                data = orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS)
+            except Exception:
+                log.debug("stemtrace: event could not be serialised", exc_info=True)
+                return
+        self.send_bytes(data)
+
+    def send_bytes(self, data: bytes) -> None:
+        """Enqueue one already serialised JSON object."""
+        if self._closed:
+            return
+        w = self._current()
+        with w.lock:
+            if len(w.buffer) >= self.buffer_size:
+                w.buffer.popleft()
+                w.dropped += 1
+            w.buffer.append(data)
+            w.idle.clear()
+        if len(w.buffer) >= self.batch_size:
+            w.wakeup.set()
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this process: events ``sent``, ``dropped`` (buffer full), write ``errors``, ``buffered``."""
+        w = self._worker
+        if w is None or w.pid != os.getpid():
+            return {"sent": 0, "dropped": 0, "errors": 0, "buffered": 0}
+        return {"sent": w.sent, "dropped": w.dropped, "errors": w.errors, "buffered": len(w.buffer)}
+
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait up to ``timeout`` seconds until everything buffered was written; True if it was."""
+        w = self._worker
+        if w is None or w.pid != os.getpid():
+            return True
+        w.wakeup.set()
+        return w.idle.wait(timeout)
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Flush with a deadline and stop the sender thread; later sends are ignored."""
+        ok = self.flush(timeout)
+        self._closed = True
+        w = self._worker
+        if w is not None and w.pid == os.getpid():
+            w.stopping = True
+            w.wakeup.set()
+        return ok
+
+    # ----------------------------------------------------------------- sender side
+
+    def _current(self) -> _Worker:
+        w = self._worker
+        if w is not None and w.pid == os.getpid():
+            return w
+        with self._create_lock:
+            w = self._worker
+            if w is None or w.pid != os.getpid():
+                self._reset()
+                w = self._worker = _Worker(self)
+        return w
+
+    def _after_fork(self) -> None:
+        # The parent's lock may have been held at fork time: replace it, and forget the parent's worker.
+        self._create_lock = threading.Lock()
+        self._worker = None
+        self._reset()
+
+    def _run(self, w: _Worker) -> None:
+        backoff = 0.0
+        while not (w.stopping and not w.buffer):
+            if backoff:
+                w.wakeup.wait(backoff)
+                if w.stopping:
+                    backoff = 0.0  # last attempt on shutdown, no more waiting
+            else:
+                w.wakeup.wait(self.linger)
+            w.wakeup.clear()
+            if w.pid != os.getpid():
+                return  # a forked copy of this thread's owner; never happens for real threads
+            batch = self._take(w)
+            if not batch:
+                with w.lock:
+                    if not w.buffer:
+                        w.idle.set()
+                if w.stopping:
+                    break
+                continue
+            try:
+                self._write(batch)
+            except DropBatch as exc:
+                w.errors += 1
+                w.dropped += len(batch)
+                self._warn(f"stemtrace: dropped {len(batch)} event(s) the transport refused ({exc})", w)
+                continue
+            except Exception as exc:
+                w.errors += 1
+                self._put_back(w, batch)
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                self._warn(f"stemtrace: could not send {len(batch)} event(s) ({exc!r}); retrying", w)
+                if w.stopping:
+                    break
+                continue
+            backoff = 0.0
+            w.sent += len(batch)
+            with w.lock:
+                if not w.buffer:
+                    w.idle.set()
+        w.idle.set()
+
+    def _take(self, w: _Worker) -> list[bytes]:
+        with w.lock:
+            n = min(len(w.buffer), self.batch_size)
+            return [w.buffer.popleft() for _ in range(n)]
+
+    def _put_back(self, w: _Worker, batch: list[bytes]) -> None:
+        with w.lock:
+            room = self.buffer_size - len(w.buffer)
+            keep = batch[len(batch) - room :] if room < len(batch) else batch
+            w.dropped += len(batch) - len(keep)
+            w.buffer.extendleft(reversed(keep))
+
+    def _warn(self, message: str, w: _Worker) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= _LOG_EVERY:
+            self._last_warning = now
+            log.warning("%s [sent=%d dropped=%d errors=%d]", message, w.sent, w.dropped, w.errors)
+
+    # ----------------------------------------------------------------- for subclasses
+
+    def _write(self, batch: list[bytes]) -> None:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        """Drop per-process resources (connections); called in a new process before the first write."""
+
+
+_ALL: weakref.WeakSet[BufferedTransport] = weakref.WeakSet()
+
+
+def _reset_all_after_fork() -> None:
+    for transport in list(_ALL):
+        transport._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_all_after_fork)

@@ -1,0 +1,38 @@
+// Typed calls to the REST API. Every call takes an AbortSignal so a view can cancel stale requests.
+import { apiUrl, type QueryValue } from "./base";
+import type { Graph, GraphList, Health, TaskDetail, TaskList, WorkerList } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function getJson<T>(path: string, params: Record<string, QueryValue>, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(apiUrl(path, params), { signal, headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    let detail = response.statusText || `HTTP ${response.status}`;
+    try {
+      const body = (await response.json()) as { detail?: unknown };
+      if (typeof body.detail === "string") detail = body.detail;
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return (await response.json()) as T;
+}
+
+const id = encodeURIComponent;
+
+export const api = {
+  health: (signal?: AbortSignal) => getJson<Health>("health", {}, signal),
+  tasks: (params: Record<string, QueryValue>, signal?: AbortSignal) => getJson<TaskList>("tasks", params, signal),
+  task: (taskId: string, signal?: AbortSignal) => getJson<TaskDetail>(`tasks/${id(taskId)}`, {}, signal),
+  graphs: (params: Record<string, QueryValue>, signal?: AbortSignal) => getJson<GraphList>("graphs", params, signal),
+  graph: (rootId: string, signal?: AbortSignal) => getJson<Graph>(`graphs/${id(rootId)}`, {}, signal),
+  workers: (signal?: AbortSignal) => getJson<WorkerList>("workers", {}, signal),
+};

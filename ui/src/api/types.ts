@@ -1,0 +1,115 @@
+// Shapes of the REST API answers (see docs / shared/API.md). Any field may be null.
+
+export const TASK_STATES = [
+  "PENDING",
+  "RECEIVED",
+  "STARTED",
+  "RETRY",
+  "SUCCESS",
+  "FAILURE",
+  "REVOKED",
+  "REJECTED",
+  "IGNORED",
+] as const;
+
+export type TaskState = (typeof TASK_STATES)[number];
+
+export type NodeType = "TASK" | "GROUP" | "CHORD";
+
+export interface TaskEvent {
+  task_id: string;
+  name: string | null;
+  state: TaskState | null;
+  timestamp: string | null;
+  parent_id: string | null;
+  root_id: string | null;
+  group_id: string | null;
+  trace_id: string | null;
+  retries: number | null;
+  args: unknown;
+  kwargs: unknown;
+  result: unknown;
+  exception: string | null;
+  exception_type: string | null;
+  traceback: string | null;
+  hostname: string | null;
+  queue: string | null;
+  routing_key: string | null;
+  eta: string | null;
+}
+
+export interface GraphNode {
+  task_id: string;
+  name: string | null;
+  state: TaskState | null;
+  node_type: NodeType | null;
+  group_id: string | null;
+  chord_id: string | null;
+  parent_id: string | null;
+  reported_parent_id?: string | null;
+  children: string[] | null;
+  first_seen: string | null;
+  last_updated: string | null;
+  duration_ms: number | null;
+  queue_wait_ms?: number | null;
+  runtime_ms?: number | null;
+  total_runtime_ms?: number | null;
+  eta?: string | null;
+  exception_type?: string | null;
+  hostname?: string | null;
+  queue?: string | null;
+  routing_key?: string | null;
+  trace_id?: string | null;
+  retries?: number | null;
+  not_run_reason?: "header_failed" | "header_revoked" | "header_ignored" | null;
+}
+
+export interface TaskNode extends GraphNode {
+  events: TaskEvent[] | null;
+}
+
+export interface Page {
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface TaskList extends Page {
+  tasks: TaskNode[];
+}
+
+export interface TaskDetail {
+  task: TaskNode;
+  children: TaskNode[];
+}
+
+export interface GraphList extends Page {
+  graphs: GraphNode[];
+}
+
+export interface Graph {
+  root_id: string;
+  nodes: Record<string, GraphNode>;
+}
+
+export interface Health {
+  status: "ok" | "degraded";
+  version: string | null;
+  consumer_running?: boolean;
+  consumer_connected?: boolean;
+  node_count?: number;
+}
+
+export interface Worker {
+  hostname: string;
+  pid: number | null;
+  registered_tasks: string[] | null;
+  status: "online" | "offline" | null;
+  registered_at: string | null;
+  last_seen: string | null;
+}
+
+export interface WorkerList {
+  workers: Worker[];
+  total: number;
+}

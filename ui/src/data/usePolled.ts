@@ -1,0 +1,61 @@
+// Fetch now, then again every `intervalMs` (while the tab is visible) and on every requestRefresh().
+// When `key` changes the previous data stays visible (with `loading` set) until the new answer arrives.
+import { useEffect, useRef, useState } from "react";
+import { onRefresh } from "./refresh";
+
+export interface Polled<T> {
+  data: T | undefined;
+  error: Error | undefined;
+  /** True until the first answer for the current key. */
+  loading: boolean;
+}
+
+export function usePolled<T>(key: string, fetcher: (signal: AbortSignal) => Promise<T>, intervalMs: number): Polled<T> {
+  const [state, setState] = useState<{ key: string | undefined; data: T | undefined; error: Error | undefined }>({
+    key: undefined,
+    data: undefined,
+    error: undefined,
+  });
+  const fetcherRef = useRef(fetcher);
+  fetcherRef.current = fetcher;
+
+  useEffect(() => {
+    let controller: AbortController | undefined;
+    let stopped = false;
+
+    const load = () => {
+      if (controller) return; // one request at a time
+      const current = new AbortController();
+      controller = current;
+      fetcherRef
+        .current(current.signal)
+        .then(
+          (data) => {
+            if (!stopped) setState({ key, data, error: undefined });
+          },
+          (error: unknown) => {
+            if (stopped || current.signal.aborted) return;
+            const err = error instanceof Error ? error : new Error(String(error));
+            setState((s) => ({ key, data: s.key === key ? s.data : undefined, error: err }));
+          },
+        )
+        .finally(() => {
+          if (controller === current) controller = undefined;
+        });
+    };
+
+    load();
+    const timer = window.setInterval(() => {
+      if (document.visibilityState !== "hidden") load();
+    }, intervalMs);
+    const unsubscribe = onRefresh(load);
+    return () => {
+      stopped = true;
+      controller?.abort();
+      window.clearInterval(timer);
+      unsubscribe();
+    };
+  }, [key, intervalMs]);
+
+  return { data: state.data, error: state.error, loading: state.key !== key };
+}

@@ -1,0 +1,81 @@
+// The flow DAG on an xyflow canvas. Layout is recomputed only when the flow's shape changes; state and
+// timing updates just repaint. The viewport (zoom/pan) belongs to the canvas and survives refreshes.
+import { Background, Controls, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
+import { useMemo } from "react";
+import type { GraphNode } from "../api/types";
+import type { Theme } from "../theme/useTheme";
+import { nodeTypes, type ContainerFlowNode, type TaskFlowNode } from "./FlowNodes";
+import { layoutFlow, structureKey } from "./layout";
+
+type FlowNode = TaskFlowNode | ContainerFlowNode;
+
+interface Props {
+  nodes: Record<string, GraphNode>;
+  selectedId: string | undefined;
+  onSelect: (id: string | undefined) => void;
+  theme: Theme;
+}
+
+const stateVar = (state: string | null | undefined) => `var(--state-${(state ?? "unknown").toLowerCase()})`;
+
+export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
+  const shape = structureKey(nodes);
+  const layout = useMemo(() => layoutFlow(nodes), [shape]);
+
+  const flowNodes = useMemo(() => {
+    const members = new Map<string, number>();
+    for (const placed of layout.nodes) {
+      if (placed.parentId) members.set(placed.parentId, (members.get(placed.parentId) ?? 0) + 1);
+    }
+    return layout.nodes.map((placed): FlowNode => {
+      const node = nodes[placed.id] ?? placed.node;
+      const common = {
+        id: placed.id,
+        position: { x: placed.x, y: placed.y },
+        width: placed.width,
+        height: placed.height,
+        selected: placed.id === selectedId,
+        ...(placed.parentId ? { parentId: placed.parentId } : {}),
+      };
+      return placed.kind === "container"
+        ? { ...common, type: "container", data: { node, members: members.get(placed.id) ?? 0 } }
+        : { ...common, type: "task", data: { node } };
+    });
+  }, [layout, nodes, selectedId]);
+
+  const flowEdges = useMemo(
+    () =>
+      layout.edges.map(
+        (edge): Edge => ({
+          id: edge.id,
+          source: edge.source,
+          target: edge.target,
+          animated: nodes[edge.target]?.state === "STARTED",
+          className: `flow-edge flow-edge-${edge.kind}`,
+        }),
+      ),
+    [layout, nodes],
+  );
+
+  return (
+    <ReactFlow<FlowNode, Edge>
+      nodes={flowNodes}
+      edges={flowEdges}
+      nodeTypes={nodeTypes}
+      colorMode={theme}
+      fitView
+      fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+      minZoom={0.05}
+      maxZoom={2}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      onlyRenderVisibleElements={layout.nodes.length > 300}
+      onNodeClick={(_, node) => onSelect(node.id)}
+      onPaneClick={() => onSelect(undefined)}
+    >
+      <Background gap={20} size={1} />
+      <Controls showInteractive={false} />
+      <MiniMap pannable zoomable nodeColor={(n) => stateVar((n.data as { node: GraphNode }).node.state)} />
+    </ReactFlow>
+  );
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from "vitest";
+import type { GraphNode } from "../api/types";
+import { containerOf, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
+
+function task(id: string, children: string[] = [], extra: Partial<GraphNode> = {}): GraphNode {
+  return {
+    task_id: id,
+    name: `tasks.${id}`,
+    state: "SUCCESS",
+    node_type: "TASK",
+    group_id: null,
+    chord_id: null,
+    parent_id: null,
+    children,
+    first_seen: null,
+    last_updated: null,
+    duration_ms: null,
+    ...extra,
+  };
+}
+
+const container = (id: string, type: "GROUP" | "CHORD", members: string[], chordId: string | null = null) =>
+  task(id, members, { node_type: type, name: type.toLowerCase(), chord_id: chordId });
+
+const graph = (...nodes: GraphNode[]) => Object.fromEntries(nodes.map((n) => [n.task_id, n]));
+
+/** Absolute box of a placed node (its position is relative to its container). */
+function absolute(layout: FlowLayout, id: string): { x: number; y: number; width: number; height: number } {
+  const node = layout.nodes.find((n) => n.id === id) as PlacedNode;
+  const origin = node.parentId ? absolute(layout, node.parentId) : { x: 0, y: 0 };
+  return { x: node.x + origin.x, y: node.y + origin.y, width: node.width, height: node.height };
+}
+
+function inside(layout: FlowLayout, inner: string, outer: string): boolean {
+  const a = absolute(layout, inner);
+  const b = absolute(layout, outer);
+  return a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height;
+}
+
+function overlaps(layout: FlowLayout, one: string, other: string): boolean {
+  const a = absolute(layout, one);
+  const b = absolute(layout, other);
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+const edgeIds = (layout: FlowLayout) => layout.edges.map((e) => `${e.kind}:${e.id}`).sort();
+
+describe("layoutFlow", () => {
+  it("lays out a chain left to right", () => {
+    const layout = layoutFlow(graph(task("a", ["b"]), task("b", ["c"]), task("c")));
+    expect(edgeIds(layout)).toEqual(["child:a->b", "child:b->c"]);
+    const [a, b, c] = ["a", "b", "c"].map((id) => absolute(layout, id));
+    expect(a!.x + TASK_WIDTH).toBeLessThan(b!.x);
+    expect(b!.x + TASK_WIDTH).toBeLessThan(c!.x);
+    expect(layout.nodes.every((n) => n.kind === "task" && n.parentId === undefined)).toBe(true);
+  });
+
+  it("draws a group as a box around its members, linked from the parent", () => {
+    const layout = layoutFlow(graph(task("p", ["group:g"]), container("group:g", "GROUP", ["a", "b"]), task("a"), task("b")));
+    expect(edgeIds(layout)).toEqual(["child:p->group:g"]);
+    const box = layout.nodes.find((n) => n.id === "group:g")!;
+    expect(box.kind).toBe("container");
+    expect(layout.nodes.find((n) => n.id === "a")!.parentId).toBe("group:g");
+    expect(inside(layout, "a", "group:g")).toBe(true);
+    expect(inside(layout, "b", "group:g")).toBe(true);
+    expect(overlaps(layout, "a", "b")).toBe(false);
+    expect(overlaps(layout, "p", "group:g")).toBe(false);
+    expect(absolute(layout, "p").x + TASK_WIDTH).toBeLessThan(box.x);
+    // parents come before their children (xyflow requirement)
+    expect(layout.nodes.findIndex((n) => n.id === "group:g")).toBeLessThan(layout.nodes.findIndex((n) => n.id === "a"));
+  });
+
+  it("puts a chord callback outside the box with an edge from every header member", () => {
+    const nodes = graph(
+      container("group:h", "CHORD", ["a", "b", "c"], "cb"),
+      task("a"),
+      task("b"),
+      task("c"),
+      task("cb", [], { parent_id: "a" }),
+    );
+    const layout = layoutFlow(nodes);
+    expect(edgeIds(layout)).toEqual(["callback:a->cb", "callback:b->cb", "callback:c->cb"]);
+    const callback = layout.nodes.find((n) => n.id === "cb")!;
+    expect(callback.parentId).toBeUndefined();
+    expect(overlaps(layout, "cb", "group:h")).toBe(false);
+    const box = absolute(layout, "group:h");
+    expect(callback.x).toBeGreaterThan(box.x + box.width);
+    for (const id of ["a", "b", "c"]) expect(inside(layout, id, "group:h")).toBe(true);
+  });
+
+  it("keeps the callback outside even when the chord lists it as a member, and draws no duplicate edge", () => {
+    const nodes = graph(container("group:h", "CHORD", ["a", "cb"], "cb"), task("a", ["cb"]), task("cb"));
+    const layout = layoutFlow(nodes);
+    expect(layout.nodes.find((n) => n.id === "cb")!.parentId).toBeUndefined();
+    expect(layout.edges).toHaveLength(1);
+    expect(layout.edges[0]!.id).toBe("a->cb");
+  });
+
+  it("nests containers: a chord inside a group, chains inside members", () => {
+    const nodes = graph(
+      task("root", ["group:outer"]),
+      container("group:outer", "GROUP", ["x", "group:inner"]),
+      task("x", ["x2"]),
+      task("x2"),
+      container("group:inner", "CHORD", ["a", "b"], "cb"),
+      task("a"),
+      task("b"),
+      task("cb"),
+    );
+    const layout = layoutFlow(nodes);
+    expect(edgeIds(layout)).toEqual([
+      "callback:a->cb",
+      "callback:b->cb",
+      "child:root->group:outer",
+      "child:x->x2",
+    ]);
+    expect(layout.nodes.find((n) => n.id === "group:inner")!.parentId).toBe("group:outer");
+    expect(inside(layout, "group:inner", "group:outer")).toBe(true);
+    expect(inside(layout, "a", "group:inner")).toBe(true);
+    expect(inside(layout, "x", "group:outer")).toBe(true);
+    // the callback of the inner chord sits beside it, inside the outer group
+    expect(layout.nodes.find((n) => n.id === "cb")!.parentId).toBe("group:outer");
+    expect(overlaps(layout, "cb", "group:inner")).toBe(false);
+    // x2 is a chain continuation, not a member: outside the group
+    expect(layout.nodes.find((n) => n.id === "x2")!.parentId).toBeUndefined();
+    const depthOrder = layout.nodes.map((n) => n.id);
+    expect(depthOrder.indexOf("group:outer")).toBeLessThan(depthOrder.indexOf("group:inner"));
+    expect(depthOrder.indexOf("group:inner")).toBeLessThan(depthOrder.indexOf("a"));
+  });
+
+  it("skips a direct edge to a member already reached through its container", () => {
+    const nodes = graph(task("p", ["a", "b", "group:g"]), container("group:g", "GROUP", ["a", "b"]), task("a"), task("b"));
+    expect(edgeIds(layoutFlow(nodes))).toEqual(["child:p->group:g"]);
+  });
+
+  it("tolerates missing children, self links and containment cycles", () => {
+    const nodes = graph(
+      task("a", ["a", "ghost", "b"]),
+      task("b"),
+      container("group:1", "GROUP", ["group:2"]),
+      container("group:2", "GROUP", ["group:1", "c"]),
+      task("c"),
+    );
+    const parent = containerOf(nodes);
+    expect(parent.get("group:2")).toBe("group:1");
+    expect(parent.has("group:1")).toBe(false);
+    const layout = layoutFlow(nodes);
+    expect(edgeIds(layout)).toEqual(["child:a->b"]);
+    expect(layout.nodes).toHaveLength(5);
+  });
+
+  it("draws an empty container as a plain box", () => {
+    const layout = layoutFlow(graph(container("group:e", "GROUP", ["not-yet-seen"])));
+    expect(layout.nodes).toEqual([
+      expect.objectContaining({ id: "group:e", kind: "container", width: TASK_WIDTH }),
+    ]);
+  });
+});
+
+describe("structureKey", () => {
+  it("ignores state and timing but not shape", () => {
+    const base = graph(task("a", ["b"]), task("b"));
+    const running = graph(task("a", ["b"], { state: "STARTED", duration_ms: 5 }), task("b"));
+    const grown = graph(task("a", ["b", "c"]), task("b"), task("c"));
+    expect(structureKey(running)).toBe(structureKey(base));
+    expect(structureKey(grown)).not.toBe(structureKey(base));
+  });
+});

@@ -3,10 +3,10 @@
 A key is split into lower-case words at ``_ - . space``, camelCase and letter/digit boundaries
 (``userPassword`` → ``user password``, ``API_KEY2`` → ``api key 2``). Then:
 
-1. **Anywhere words** make the key sensitive wherever they stand, alone or as two joined neighbours:
+1. **Anywhere words** make the key sensitive wherever they stand, alone or as a run of joined neighbours:
    ``password passwd passphrase secret(s) credential(s) authorization cookie(s) csrf xsrf cvv cvc ssn jwt
-   bearer apikey privatekey accesskey signingkey creditcard cardnumber sessionid sessionkey``
-   — so ``user_password``, ``apiKey``, ``api_key``, ``x-csrf-token``, ``credit_card``, ``session_id``.
+   bearer apikey privatekey accesskey signingkey creditcard cardnumber sessionid sessionkey
+   csrfmiddlewaretoken`` — so ``user_password``, ``apiKey``, ``api_key``, ``x-csrf-token``, ``credit_card``, ``session_id``.
 2. **Head words** make it sensitive only as the *last* word (the noun the key names):
    ``token session auth`` — so ``access_token``, ``session``, ``user_session``, ``basic_auth`` are
    filtered, while ``token_count``, ``session_count``, ``max_tokens``, ``auth_method`` are kept.
@@ -30,7 +30,7 @@ ANYWHERE_WORDS = frozenset(
         "password", "passwords", "passwd", "passphrase", "secret", "secrets", "credential", "credentials",
         "authorization", "cookie", "cookies", "csrf", "xsrf", "cvv", "cvc", "ssn", "jwt", "bearer",
         "apikey", "privatekey", "accesskey", "signingkey", "creditcard", "cardnumber", "sessionid",
-        "sessionkey",
+        "sessionkey", "csrfmiddlewaretoken",
     }
 )  # fmt: skip
 HEAD_WORDS = frozenset({"token", "session", "auth"})

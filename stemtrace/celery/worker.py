@@ -20,11 +20,8 @@ def task_definition(task: Any) -> dict[str, Any]:
     func = getattr(run, "__func__", run)
     bound = inspect.ismethod(run)
     signature = None
-    try:
-        sig = inspect.signature(run) if run is not None else None  # bound methods already drop ``self``
-        signature = str(sig) if sig is not None else None
-    except (TypeError, ValueError):
-        pass
+    if run is not None:
+        signature = _signature(run)
     doc = inspect.getdoc(func) or getattr(task, "__doc__", None)
     if doc and len(doc) > _MAX_DOC:
         doc = doc[:_MAX_DOC] + "…"
@@ -35,6 +32,18 @@ def task_definition(task: Any) -> dict[str, Any]:
         "docstring": doc or None,
         "bound": bound,
     }
+
+
+def _signature(run: Any) -> str | None:
+    """``(x: int, y: int) -> int``; string annotations (``from __future__ import annotations``) unquoted."""
+    for eval_str in (True, False):  # bound methods already drop ``self``
+        try:
+            sig = inspect.signature(run, eval_str=eval_str)
+        except Exception:  # NameError from eval_str, or a builtin without a signature
+            continue
+        text = str(sig)
+        return text if eval_str else text.replace("'", "")
+    return None
 
 
 def registry(app: Any) -> tuple[list[str], dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Redis Streams sender: batches of ``XADD {prefix}:events MAXLEN ~ N * data <json>`` in one pipeline.
 
 One XADD cannot carry both MAXLEN and MINID, so the length cap rides on every XADD and the age cap
-(``XTRIM MINID ~ now-ttl``) is added to a pipeline at most once every ``trim_interval`` seconds.
+(``XTRIM MINID now-ttl``, exact: ``~`` would keep whole part-old nodes of ~100 entries) is added to a
+pipeline at most once every ``trim_interval`` seconds.
 Timeouts are short: a slow or dead Redis only ever stalls the sender thread, never a task.
 """
 
@@ -76,7 +77,7 @@ class RedisTransport(BufferedTransport):
         now = time.time()
         if now - self._last_trim >= self.trim_interval:
             min_id = f"{int((now - self.ttl) * 1000)}-0"
-            pipe.xtrim(self.stream_key, minid=min_id, approximate=True)
+            pipe.xtrim(self.stream_key, minid=min_id, approximate=False)  # exact: "~" keeps whole nodes
         try:
             pipe.execute()
         except redis.ResponseError as exc:

@@ -1,6 +1,7 @@
+import { lazy, Suspense } from "react";
 import { Header } from "./components/Header";
+import { Loading } from "./components/Status";
 import { useConnection } from "./data/useConnection";
-import { FlowPage } from "./pages/FlowPage";
 import { FlowsPage } from "./pages/FlowsPage";
 import { TaskPage } from "./pages/TaskPage";
 import { TasksPage } from "./pages/TasksPage";
@@ -8,6 +9,9 @@ import { WorkersPage } from "./pages/WorkersPage";
 import { links } from "./router/route";
 import { useLocation } from "./router/useLocation";
 import { useTheme } from "./theme/useTheme";
+
+// The flow view carries the graph libraries: load it only when a flow is opened.
+const FlowPage = lazy(() => import("./pages/FlowPage").then((module) => ({ default: module.FlowPage })));
 
 export function App() {
   const location = useLocation();
@@ -21,7 +25,11 @@ export function App() {
         {route.page === "tasks" && <TasksPage query={location.query} replaceQuery={location.replaceQuery} />}
         {route.page === "task" && <TaskPage key={route.id} taskId={route.id} />}
         {route.page === "flows" && <FlowsPage query={location.query} />}
-        {route.page === "flow" && <FlowPage key={route.id} rootId={route.id} theme={theme} />}
+        {route.page === "flow" && (
+          <Suspense fallback={<Loading />}>
+            <FlowPage key={route.id} rootId={route.id} theme={theme} />
+          </Suspense>
+        )}
         {route.page === "workers" && <WorkersPage />}
         {route.page === "notFound" && (
           <div className="notice">

@@ -113,3 +113,7 @@ export interface WorkerList {
   workers: Worker[];
   total: number;
 }
+
+/** A synthetic GROUP/CHORD container (id "group:<group_id>") rather than a task. */
+export const isContainer = (node: GraphNode | undefined): boolean =>
+  node?.node_type === "GROUP" || node?.node_type === "CHORD";

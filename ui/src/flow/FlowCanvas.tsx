@@ -16,7 +16,11 @@ interface Props {
   theme: Theme;
 }
 
-const stateVar = (state: string | null | undefined) => `var(--state-${(state ?? "unknown").toLowerCase()})`;
+/** Minimap colour: solid for tasks, a light tint for container boxes so their members stay visible. */
+function minimapColor(node: FlowNode): string {
+  const color = `var(--state-${(node.data.node.state ?? "unknown").toLowerCase()})`;
+  return node.type === "container" ? `color-mix(in srgb, ${color} 18%, transparent)` : color;
+}
 
 export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   const shape = structureKey(nodes);
@@ -75,7 +79,7 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
     >
       <Background gap={20} size={1} />
       <Controls showInteractive={false} />
-      <MiniMap pannable zoomable nodeColor={(n) => stateVar((n.data as { node: GraphNode }).node.state)} />
+      <MiniMap pannable zoomable nodeColor={minimapColor} />
     </ReactFlow>
   );
 }

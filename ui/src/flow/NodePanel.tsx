@@ -1,10 +1,9 @@
 // Side panel with the details of the node clicked on the flow canvas.
-import type { GraphNode } from "../api/types";
+import { isContainer, type GraphNode } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { StateBadge } from "../components/StateBadge";
 import { formatDuration, formatTimestamp } from "../format/time";
 import { links } from "../router/route";
-import { isContainer } from "./layout";
 
 export function NodePanel({ node, onClose }: { node: GraphNode; onClose: () => void }) {
   const container = isContainer(node);

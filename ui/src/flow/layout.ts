@@ -5,7 +5,7 @@
 // - A CHORD's callback (`chord_id`) sits outside the box, with an edge from every header member.
 // Layout is dagre, left to right, as a compound graph so container boxes enclose their members.
 import dagre from "@dagrejs/dagre";
-import type { GraphNode } from "../api/types";
+import { isContainer, type GraphNode } from "../api/types";
 
 export const TASK_WIDTH = 210;
 export const TASK_HEIGHT = 64;
@@ -34,9 +34,6 @@ export interface FlowLayout {
   nodes: PlacedNode[];
   edges: PlacedEdge[];
 }
-
-export const isContainer = (node: GraphNode | undefined): boolean =>
-  node?.node_type === "GROUP" || node?.node_type === "CHORD";
 
 /** Changes only when the shape of the flow changes (not on state or timing updates): the key to re-layout on. */
 export function structureKey(nodes: Record<string, GraphNode>): string {
@@ -110,7 +107,7 @@ export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
   const isBox = (id: string) => isContainer(nodes[id]) && members.has(id);
 
   const graph = new dagre.graphlib.Graph({ compound: true });
-  graph.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 56, marginx: 24, marginy: 24 });
+  graph.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 60, marginx: 24, marginy: 24 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const id of Object.keys(nodes)) {
     graph.setNode(id, isBox(id) ? {} : { width: TASK_WIDTH, height: TASK_HEIGHT });

@@ -1,7 +1,5 @@
 // Counts of the tasks of a flow by state, for the flow header.
-import type { GraphNode, TaskState } from "../api/types";
-import { TASK_STATES } from "../api/types";
-import { isContainer } from "./layout";
+import { isContainer, TASK_STATES, type GraphNode, type TaskState } from "../api/types";
 
 export function stateCounts(nodes: Record<string, GraphNode>): [TaskState, number][] {
   const counts = new Map<TaskState, number>();

@@ -1,3 +1,4 @@
+import "@xyflow/react/dist/style.css";
 import { useState } from "react";
 import { api } from "../api/client";
 import { StateBadge } from "../components/StateBadge";

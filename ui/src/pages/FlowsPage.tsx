@@ -1,5 +1,5 @@
 import { api } from "../api/client";
-import type { GraphNode } from "../api/types";
+import { isContainer, type GraphNode } from "../api/types";
 import { Pager } from "../components/Pager";
 import { StateBadge } from "../components/StateBadge";
 import { Empty, ErrorNotice, Loading } from "../components/Status";
@@ -18,7 +18,6 @@ function offsetFrom(query: URLSearchParams): number {
 const flowsHref = (offset: number) => links.flows(offset > 0 ? new URLSearchParams({ offset: String(offset) }) : undefined);
 
 function FlowRow({ flow }: { flow: GraphNode }) {
-  const isContainer = flow.node_type === "GROUP" || flow.node_type === "CHORD";
   return (
     <tr
       data-testid="flow-row"
@@ -33,7 +32,7 @@ function FlowRow({ flow }: { flow: GraphNode }) {
         <a href={links.flow(flow.task_id)} onClick={(e) => e.stopPropagation()}>
           {flow.name ?? "(unknown task)"}
         </a>
-        {isContainer && <span className="tag">{flow.node_type?.toLowerCase()}</span>}
+        {isContainer(flow) && <span className="tag">{flow.node_type?.toLowerCase()}</span>}
       </td>
       <td>
         <StateBadge state={flow.state} />

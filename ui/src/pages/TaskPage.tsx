@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { api } from "../api/client";
-import type { TaskNode } from "../api/types";
+import { isContainer, type TaskNode } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { JsonTree } from "../components/JsonTree";
 import { StateBadge } from "../components/StateBadge";
@@ -172,7 +172,10 @@ function TaskBody({ task, childTasks }: { task: TaskNode; childTasks: TaskNode[]
             {childTasks.map((child) => (
               <li key={child.task_id}>
                 <StateBadge state={child.state} />
-                <a href={links.task(child.task_id)} data-testid="child-link">
+                <a
+                  href={isContainer(child) ? links.flow(rootId) : links.task(child.task_id)}
+                  data-testid="child-link"
+                >
                   {child.name ?? child.task_id}
                 </a>
                 <span className="muted mono">{shortId(child.task_id)}</span>

@@ -34,7 +34,7 @@ function TaskRow({ task }: { task: TaskNode }) {
       <td className="nowrap col-optional" title={formatTimestamp(task.first_seen)}>
         {formatTime(task.first_seen)}
       </td>
-      <td className="nowrap" title={formatTimestamp(task.last_updated)}>
+      <td className="nowrap col-wide" title={formatTimestamp(task.last_updated)}>
         {formatTime(task.last_updated)}
       </td>
       <td className="nowrap num">{formatDuration(task.duration_ms)}</td>
@@ -81,7 +81,7 @@ export function TasksPage({ query, replaceQuery }: { query: URLSearchParams; rep
                   <th className="col-optional">Worker</th>
                   <th className="col-optional">Queue</th>
                   <th className="col-optional">Started</th>
-                  <th>Updated</th>
+                  <th className="col-wide">Updated</th>
                   <th className="num">Duration</th>
                 </tr>
               </thead>

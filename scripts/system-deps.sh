@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what the test suites need from Debian when it is missing: redis-server (only if no Redis
+# answers on 127.0.0.1:6379; the tests then start their own) and chromium (the browser tests).
+# Fails with a clear message where installing is impossible; never lets a suite be skipped.
+set -euo pipefail
+
+need=()
+redis_answers() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && [[ $line == +PONG* ]]) 2>/dev/null; }
+if ! redis_answers && ! command -v redis-server >/dev/null; then need+=(redis-server); fi
+if [[ ! -x /usr/bin/chromium ]]; then need+=(chromium); fi
+[[ ${#need[@]} -eq 0 ]] && exit 0
+
+echo "installing from Debian: ${need[*]}"
+if ! command -v apt-get >/dev/null; then
+  echo "error: ${need[*]} missing and apt-get is not available; install them yourself" >&2; exit 1
+fi
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "error: need root (or sudo) to install ${need[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,91 @@
+"""The ``stemtrace`` command: ``server``, ``demo`` and ``version``.
+
+Every option is also a ``STEMTRACE_*`` environment variable; the CLI turns flags into those variables
+and starts uvicorn on the app factory, so ``--reload`` works the same as a plain run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from stemtrace._version import __version__
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"STEMTRACE_{name}", default)
+
+
+def _add_serving_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="bind address (STEMTRACE_HOST)")
+    parser.add_argument("--port", type=int, default=int(_env("PORT", "8000") or 8000), help="port (STEMTRACE_PORT)")
+    parser.add_argument("--reload", action="store_true", help="restart when stemtrace's code changes (development)")
+    parser.add_argument("--root-path", default=_env("ROOT_PATH", ""), help="ASGI root path behind a reverse proxy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stemtrace", description="Celery task-flow visualizer.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    server = commands.add_parser("server", help="serve the API and UI, following the broker's event stream")
+    _add_serving_options(server)
+    server.add_argument("--broker-url", default=_env("BROKER_URL"), help="Redis URL (STEMTRACE_BROKER_URL)")
+    server.add_argument("--transport-url", default=_env("TRANSPORT_URL"), help="overrides --broker-url for events")
+    server.add_argument("-A", "--app", default=_env("APP"), help="Celery app (module:attr) to read broker_url from")
+    server.add_argument("--prefix", default=_env("PREFIX", "stemtrace"), help="event stream prefix")
+    server.add_argument("--max-tasks", type=int, default=int(_env("MAX_TASKS", "1000000") or 0))
+    server.add_argument("--login-user", default=_env("LOGIN_USER"), help="require HTTP Basic auth with this user")
+    server.add_argument("--login-password", default=_env("LOGIN_PASSWORD"))
+    server.add_argument("--api-key", default=_env("API_KEY"), help="require this API key (X-API-Key or Bearer)")
+
+    demo = commands.add_parser("demo", help="run the server with an in-process worker and sample flows, no Redis")
+    _add_serving_options(demo)
+
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def _broker_from_app(spec: str) -> str:
+    from celery.app.utils import find_app  # type: ignore[import-untyped]
+
+    return str(find_app(spec).conf.broker_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "version":
+        print(f"stemtrace {__version__}")
+        return 0
+    settings: dict[str, str] = {"ROOT_PATH": args.root_path}
+    if args.command == "demo":
+        settings.update(TRANSPORT_URL="memory://", DEMO="1")
+    else:
+        broker = args.transport_url or args.broker_url or (_broker_from_app(args.app) if args.app else None)
+        if broker:
+            settings["TRANSPORT_URL"] = broker
+        settings.update(PREFIX=args.prefix, MAX_TASKS=str(args.max_tasks))
+        if args.login_user and args.login_password:
+            settings.update(LOGIN_USER=args.login_user, LOGIN_PASSWORD=args.login_password)
+        if args.api_key:
+            settings["API_KEY"] = args.api_key
+    for key, value in settings.items():
+        os.environ[f"STEMTRACE_{key}"] = value
+
+    import uvicorn
+
+    print(f"stemtrace {__version__}: http://{args.host}:{args.port}/stemtrace/", file=sys.stderr)
+    uvicorn.run(
+        "stemtrace.server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        reload_dirs=[os.path.dirname(os.path.dirname(__file__))] if args.reload else None,
+        log_level="info",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""``StemtraceExtension``: the engine inside a FastAPI app, as a router plus a lifespan.
+
+    flow = StemtraceExtension(broker_url="redis://localhost:6379/0", auth_dependency=Depends(require_admin))
+    app = FastAPI(lifespan=flow.lifespan)
+    app.include_router(flow.router, prefix="/stemtrace")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.params import Depends as DependsParam
+
+from stemtrace.engine import create_engine
+from stemtrace.server.routes import build_api_router
+from stemtrace.server.static import build_ui_router
+
+DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+DEFAULT_MAX_TASKS = 1_000_000
+
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
+
+
+class StemtraceExtension:
+    """Everything stemtrace adds to a FastAPI app.
+
+    ``transport_url`` (or ``broker_url``; env ``STEMTRACE_TRANSPORT_URL`` / ``STEMTRACE_BROKER_URL``) is
+    the Redis whose stream ``{prefix}:events`` is followed, or ``memory://`` for events published in
+    this process. ``prefix`` is the event prefix, independent of the mount path. With
+    ``embedded_consumer=False`` this process only serves what the engine holds.
+    """
+
+    def __init__(
+        self,
+        broker_url: str | None = None,
+        *,
+        transport_url: str | None = None,
+        prefix: str | None = None,
+        ttl: int | None = None,
+        max_tasks: int = DEFAULT_MAX_TASKS,
+        embedded_consumer: bool = True,
+        serve_ui: bool = True,
+        auth_dependency: Any = None,
+    ) -> None:
+        self.transport_url = (
+            transport_url
+            or broker_url
+            or os.environ.get("STEMTRACE_TRANSPORT_URL")
+            or os.environ.get("STEMTRACE_BROKER_URL")
+            or DEFAULT_BROKER_URL
+        )
+        self.prefix = prefix or os.environ.get("STEMTRACE_PREFIX") or "stemtrace"
+        self.ttl = ttl
+        self.max_tasks = max_tasks
+        self.embedded_consumer = embedded_consumer
+        self.engine: Any = None
+        # Built now so a bad URL fails at construction, not at the first request.
+        self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks)
+        self._new_engine()
+        self.router = self._build_router(serve_ui, auth_dependency)
+
+    def _build_router(self, serve_ui: bool, auth_dependency: Any) -> APIRouter:
+        guard = [_as_depends(auth_dependency)] if auth_dependency is not None else []
+        router = APIRouter()
+        public = APIRouter()
+
+        @public.get("/api/health/live", summary="Liveness probe (no auth)")
+        def live() -> dict[str, str]:
+            return {"status": "ok"}
+
+        router.include_router(public, tags=["stemtrace"])
+        api = build_api_router(lambda: self.engine, self._health_extra)
+        router.include_router(api, prefix="/api", dependencies=guard, tags=["stemtrace"])
+        if serve_ui:
+            router.include_router(build_ui_router(), dependencies=guard)
+        return router
+
+    def _health_extra(self) -> dict[str, Any]:
+        return {"websocket_connections": 0, "embedded_consumer": self.embedded_consumer}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
+        """Start the engine (and its consumer) for the app's life; stop it on shutdown."""
+        engine = self._new_engine()
+        unsubscribe = None
+        if engine.transport_url is None:
+            from stemtrace.transport.memory import subscribe
+
+            unsubscribe = subscribe(engine.ingest)
+        elif self.embedded_consumer:
+            engine.start()
+        self.engine = engine
+        try:
+            yield
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+            engine.stop()
+            self.engine = None
+
+    def compose(self, other: Lifespan) -> Lifespan:
+        """A lifespan running ``other`` inside stemtrace's: ``FastAPI(lifespan=flow.compose(mine))``."""
+
+        @contextlib.asynccontextmanager
+        async def both(app: Any) -> AsyncIterator[Any]:
+            async with self.lifespan(app), other(app) as state:
+                yield state
+
+        return both
+
+
+def _as_depends(dependency: Any) -> Any:
+    return dependency if isinstance(dependency, DependsParam) else Depends(dependency)
+
+
+def init_app(app: FastAPI, prefix: str = "/stemtrace", **options: Any) -> StemtraceExtension:
+    """stemtrace 0.4.x style: mount the router on ``app`` and chain the engine into its lifespan."""
+    flow = StemtraceExtension(**options)
+    app.include_router(flow.router, prefix=prefix)
+    app.router.lifespan_context = flow.compose(app.router.lifespan_context)
+    return flow
+
+
+def create_router(**options: Any) -> APIRouter:
+    """stemtrace 0.4.x name: a router whose engine starts with the router's own lifespan."""
+    flow = StemtraceExtension(**options)
+    flow.router.lifespan_context = flow.lifespan
+    return flow.router

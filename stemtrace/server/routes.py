@@ -1,0 +1,111 @@
+"""The REST API (API.md). Every answer's bytes come from the engine; this module only validates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from stemtrace._version import __version__
+from stemtrace.server import params
+
+JSON = "application/json"
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type=JSON)
+
+
+def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], dict[str, Any]]) -> APIRouter:
+    """Routes under ``/api``; ``get_engine`` returns the running engine (503 before the lifespan starts it)."""
+    router = APIRouter()
+
+    def engine() -> Any:
+        current = get_engine()
+        if current is None:
+            raise HTTPException(status_code=503, detail="stemtrace is not started: add flow.lifespan to your app")
+        return current
+
+    @router.api_route("/health", methods=["GET", "HEAD"], summary="Engine and consumer health")
+    def health() -> Response:
+        report = orjson.loads(engine().health())
+        report.update(health_extra())
+        report["version"] = __version__
+        report["status"] = "ok" if report.get("consumer_connected") or report.get("broker") is None else "degraded"
+        return json_response(orjson.dumps(report))
+
+    @router.api_route("/tasks", methods=["GET", "HEAD"], summary="Tasks, newest first, filtered and paged")
+    def list_tasks(
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        state: Annotated[str | None, Query(description="Comma-separated states, any case")] = None,
+        name: Annotated[str | None, Query(description="Case-insensitive substring of the task name")] = None,
+        name_exact: str | None = None,
+        hostname: str | None = None,
+        queue: str | None = None,
+        exception_type: str | None = None,
+        trace_id: str | None = None,
+        search: Annotated[str | None, Query(description="Case-insensitive text inside args, kwargs, result")] = None,
+        from_date: str | None = None,
+        to_date: str | None = None,
+        within: Annotated[str | None, Query(description="Relative window: 30s, 15m, 6h, 7d")] = None,
+        compact: bool = False,
+    ) -> Response:
+        start, end = params.window(from_date, to_date, within)
+        body = engine().list_tasks(
+            limit=limit, offset=offset, states=params.parse_states(state), name=name or None,
+            name_exact=name_exact or None, hostname=hostname or None, queue=queue or None,
+            exception_type=exception_type or None, trace_id=trace_id or None, search=search or None,
+            from_ts=start, to_ts=end, compact=compact,
+        )
+        return json_response(body)
+
+    @router.api_route("/tasks/registry", methods=["GET", "HEAD"], summary="Every task name seen or registered")
+    def registry(query: str | None = None, status: str | None = None) -> Response:
+        if status not in (None, "", "active", "never_run", "not_registered"):
+            raise params.bad("status", "use active, never_run or not_registered")
+        return json_response(engine().registry(query or None, status or None))
+
+    @router.api_route("/tasks/{task_id}", methods=["GET", "HEAD"], summary="One task with its events and children")
+    def get_task(task_id: str) -> Response:
+        body = engine().get_task(task_id)
+        if body is None:
+            raise HTTPException(status_code=404, detail=f"Task {task_id} not found")
+        return json_response(body)
+
+    @router.api_route("/tasks/{task_id}/children", methods=["GET", "HEAD"], summary="A task's children")
+    def task_children(task_id: str, compact: bool = False) -> Response:
+        body = engine().task_children(task_id, compact)
+        if body is None:
+            raise HTTPException(status_code=404, detail=f"Task {task_id} not found")
+        return json_response(body)
+
+    @router.api_route("/graphs", methods=["GET", "HEAD"], summary="Root flows, newest first")
+    def list_graphs(
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        from_date: str | None = None,
+        to_date: str | None = None,
+        within: str | None = None,
+    ) -> Response:
+        start, end = params.window(from_date, to_date, within)
+        return json_response(engine().list_graphs(limit=limit, offset=offset, from_ts=start, to_ts=end))
+
+    @router.api_route("/graphs/{root_id}", methods=["GET", "HEAD"], summary="A flow: the node and all below it")
+    def get_graph(root_id: str) -> Response:
+        body = engine().get_graph(root_id)
+        if body is None:
+            raise HTTPException(status_code=404, detail=f"Graph {root_id} not found")
+        return json_response(body)
+
+    @router.api_route("/workers", methods=["GET", "HEAD"], summary="Workers seen")
+    def workers() -> Response:
+        return json_response(engine().workers())
+
+    @router.api_route("/workers/{hostname}", methods=["GET", "HEAD"], summary="One worker (empty list if unknown)")
+    def worker(hostname: str) -> Response:
+        return json_response(engine().workers(hostname))
+
+    return router

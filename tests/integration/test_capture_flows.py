@@ -1,0 +1,148 @@
+"""Real Redis, a real worker subprocess (prefork and solo): every canvas shape lands in the stream, linked."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+import redis
+from celery import chain, chord, group
+
+import stemtrace
+from tests.support.worker import WorkerProcess, celery_worker_factory  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.redis
+TASKS = "examples.celery_app"
+
+
+class Flows:
+    """A client app bound to one worker, publishing with stemtrace on, and the events read back."""
+
+    def __init__(self, worker: WorkerProcess, redis_url: str, prefix: str) -> None:
+        self.app = worker.client_app()
+        self.redis = redis.Redis.from_url(redis_url)
+        self.key = f"{prefix}:events"
+        stemtrace.init(self.app, transport_url=redis_url, prefix=prefix)
+
+    def s(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.app.signature(f"{TASKS}.{name}", args=args, kwargs=kwargs)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(f[b"data"]) for _, f in self.redis.xrange(self.key)]
+
+    def by_task(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for e in self.events():
+            if "task_id" in e:
+                out[e["task_id"]].append(e)
+        return out
+
+    def wait_for(self, check: Callable[[dict[str, list[dict[str, Any]]]], bool], timeout: float = 15) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self.by_task()
+            if check(tasks):
+                return tasks
+            if time.monotonic() > deadline:
+                pytest.fail(f"events never matched; got {dict(tasks)}")
+            time.sleep(0.1)
+
+
+def states(evts: list[dict[str, Any]]) -> list[str]:
+    return [e["state"] for e in evts]
+
+
+def done(*ids: str, state: str = "SUCCESS") -> Callable[[dict[str, list[dict[str, Any]]]], bool]:
+    return lambda tasks: all(state in states(tasks.get(i, [])) for i in ids)
+
+
+@pytest.fixture(params=["solo", "prefork"])
+def flows(request: pytest.FixtureRequest, celery_worker_factory, redis_url: str, stream_prefix: str):  # noqa: F811
+    worker = celery_worker_factory(pool=request.param, concurrency=2)
+    f = Flows(worker, redis_url, stream_prefix)
+    f.pool = request.param  # type: ignore[attr-defined]
+    yield f
+    stemtrace.celery.shutdown()
+
+
+def test_flows(flows: Flows) -> None:
+    s = flows.s
+    # chain, under an explicit trace id
+    with stemtrace.trace("req-42"):
+        ch = chain(s("add", 1, 2), s("mul", 3), s("add", 4)).delay()
+    assert ch.get(timeout=15) == 13
+    # group
+    gr = group(s("add", i, i) for i in range(3)).delay()
+    assert gr.get(timeout=15) == [0, 2, 4]
+    # chord
+    cd = chord([s("add", i, i) for i in range(3)], s("xsum")).delay()
+    assert cd.get(timeout=15) == 6
+    # failure
+    fl = s("fail", "expected").delay()
+    with pytest.raises(ValueError):
+        fl.get(timeout=15)
+    # retry then success
+    rt = s("flaky", 2).delay()
+    assert rt.get(timeout=20) == "ok after 2 retries"
+
+    chain_ids = [ch.id, ch.parent.id, ch.parent.parent.id]
+    ok = done(*chain_ids, *(r.id for r in gr.results), cd.id, rt.id)
+    failed = done(fl.id, state="FAILURE")
+    # prefork: each pool child sends its own events, so they may arrive in any order; wait for all
+    tasks = flows.wait_for(lambda t: ok(t) and failed(t) and states(t[rt.id]).count("RETRY") == 2)
+
+    # every task: PENDING → RECEIVED → STARTED → outcome, all with timestamps and a hostname where run
+    for tid in [*chain_ids, *(r.id for r in gr.results), cd.id]:
+        st = states(tasks[tid])
+        assert {"PENDING", "RECEIVED", "STARTED", "SUCCESS"} <= set(st), (tid, st)
+        started = next(e for e in tasks[tid] if e["state"] == "STARTED")
+        assert started["hostname"].startswith("w-") and started["pid"] > 0
+
+    # chain: links and one trace id across all steps
+    first, second, third = reversed(chain_ids)
+    assert {e["trace_id"] for i in chain_ids for e in tasks[i]} == {"req-42"}
+    assert all(e["parent_id"] == first for e in tasks[second]) and all(e["root_id"] == first for e in tasks[third])
+    assert all(e["parent_id"] == second for e in tasks[third])
+    assert next(e for e in tasks[ch.id] if e["state"] == "SUCCESS")["result"] == 13
+    assert next(e for e in tasks[ch.id] if e["state"] == "STARTED")["args"] == [9, 4]
+
+    # group: members share a group id (and a trace id)
+    group_ids = {e["group_id"] for r in gr.results for e in tasks[r.id]}
+    assert group_ids == {gr.id}
+    assert len({e["trace_id"] for r in gr.results for e in tasks[r.id]}) == 1
+
+    # chord: every header event carries the callback id; the callback is the last header's child
+    header_ids = [r.id for r in cd.parent.results]
+    for hid in header_ids:
+        for e in tasks[hid]:
+            assert e["chord_callback_id"] == cd.id and e["chord_body_first_id"] == cd.id, e
+            assert e["group_id"] == cd.parent.id
+    callback = tasks[cd.id]
+    assert {e["parent_id"] for e in callback} <= set(header_ids)
+    assert {e["trace_id"] for e in callback} == {e["trace_id"] for h in header_ids for e in tasks[h]}
+    assert next(e for e in callback if e["state"] == "SUCCESS")["result"] == 6
+
+    # failure: type, message, traceback
+    failure = next(e for e in tasks[fl.id] if e["state"] == "FAILURE")
+    assert failure["exception"] == "ValueError: expected" and failure["exception_type"] == "ValueError"
+    assert "Traceback" in failure["traceback"] and "raise ValueError" in failure["traceback"]
+
+    # retry: two RETRY events with reasons, PENDING per publish, retries counted, no self-parent
+    retry_events = tasks[rt.id]
+    retries = [e for e in retry_events if e["state"] == "RETRY"]
+    assert [e["retries"] for e in retries] == [0, 1]
+    assert retries[0]["exception"] == "ConnectionError: attempt 0 failed"
+    assert sorted(e["retries"] for e in retry_events if e["state"] == "PENDING") == [0, 1, 2]
+    assert all(e["parent_id"] != rt.id for e in retry_events)
+    assert next(e for e in retry_events if e["state"] == "SUCCESS")["retries"] == 2
+
+    # worker events
+    worker_events = [e for e in flows.events() if "event_type" in e]
+    ready = next(e for e in worker_events if e["event_type"] == "worker_ready")
+    assert f"{TASKS}.add" in ready["registered_tasks"]
+    assert ready["task_definitions"][f"{TASKS}.flaky"]["bound"] is True
+    assert ready["task_definitions"][f"{TASKS}.add"]["signature"] == "(x: int, y: int) -> int"

@@ -1,0 +1,98 @@
+"""Configuration: defaults, environment, Celery's broker URL, and errors that say what to change."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from celery import Celery
+
+from stemtrace.config import StemtraceConfig, build_config, redact_url
+from stemtrace.errors import ConfigurationError
+
+
+def app(broker: str | None) -> Celery:
+    return Celery("cfg", broker=broker, set_as_current=False)
+
+
+def test_defaults_come_from_celery_broker() -> None:
+    cfg = build_config(app("redis://broker:6379/2"), env={})
+    assert cfg.transport_url == "redis://broker:6379/2"
+    assert (cfg.prefix, cfg.ttl, cfg.stream_key) == ("stemtrace", 86400, "stemtrace:events")
+    assert cfg.capture_args and cfg.capture_result and cfg.scrub_sensitive_data and not cfg.capture_output
+
+
+def test_env_overrides_defaults_and_arguments_override_env() -> None:
+    env = {"STEMTRACE_TRANSPORT_URL": "redis://env:1/0", "STEMTRACE_PREFIX": "envp", "STEMTRACE_TTL": "60"}
+    cfg = build_config(app("redis://broker/0"), env=env)
+    assert (cfg.transport_url, cfg.prefix, cfg.ttl) == ("redis://env:1/0", "envp", 60)
+    cfg = build_config(app("redis://broker/0"), env=env, transport_url="memory://", prefix="argp", ttl=5)
+    assert (cfg.transport_url, cfg.prefix, cfg.ttl) == ("memory://", "argp", 5)
+
+
+def test_broker_url_env_alias() -> None:
+    cfg = build_config(None, env={"STEMTRACE_BROKER_URL": "rediss://h:6380/0"})
+    assert cfg.transport_url == "rediss://h:6380/0"
+
+
+def test_celery_spellings_are_normalised() -> None:
+    assert build_config(app("redis+socket:///tmp/r.sock"), env={}).transport_url == "unix:///tmp/r.sock"
+    assert build_config(app("redis://a/0;redis://b/0"), env={}).transport_url == "redis://a/0"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"transport_url": "amqp://guest:pw@rabbit//"}, "STEMTRACE_TRANSPORT_URL"),
+        ({"transport_url": "kafka://x"}, "redis://"),
+        ({"transport_url": "redis://h/0", "ttl": -1}, "ttl must be >= 1"),
+        ({"transport_url": "redis://h/0", "ttl": 0}, "ttl"),
+        ({"transport_url": "redis://h/0", "max_data_size": 1}, "max_data_size"),
+        ({"transport_url": "redis://h/0", "buffer_size": 0}, "buffer_size"),
+        ({"transport_url": "redis://h/0", "prefix": "has space"}, "prefix"),
+        ({"transport_url": "redis://h/0", "bogus_option": 1}, "unknown stemtrace option"),
+        ({}, "nothing to connect to"),
+    ],
+)
+def test_bad_configuration_raises_with_a_hint(kwargs: dict, needle: str) -> None:
+    with pytest.raises(ConfigurationError, match=needle):
+        build_config(None, env={}, **kwargs)
+
+
+def test_error_message_hides_password() -> None:
+    with pytest.raises(ConfigurationError) as err:
+        build_config(None, env={}, transport_url="amqp://user:hunter2@rabbit//")
+    assert "hunter2" not in str(err.value)
+    assert redact_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
+
+
+def test_bad_ttl_in_env() -> None:
+    with pytest.raises(ConfigurationError, match="STEMTRACE_TTL"):
+        build_config(None, env={"STEMTRACE_TTL": "a day", "STEMTRACE_TRANSPORT_URL": "memory://"})
+
+
+def test_config_is_frozen_and_key_sets_are_frozensets() -> None:
+    cfg = build_config(None, env={}, transport_url="memory://", additional_sensitive_keys=["x"], safe_keys="token")
+    assert cfg.additional_sensitive_keys == frozenset({"x"}) and cfg.safe_keys == frozenset({"token"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.ttl = 3  # type: ignore[misc]
+    assert isinstance(cfg, StemtraceConfig)
+
+
+def test_init_returns_config_and_is_idempotent() -> None:
+    import stemtrace
+
+    try:
+        cfg = stemtrace.init(app("memory://"), ttl=10)
+        assert stemtrace.is_initialized() and stemtrace.get_config() is cfg and cfg.ttl == 10
+        assert stemtrace.get_transport() is not None
+        cfg2 = stemtrace.init(app("memory://"), prefix="other")
+        assert stemtrace.get_config() is cfg2
+        with pytest.raises(ConfigurationError):
+            stemtrace.init(app("memory://"), ttl=-5)
+        assert stemtrace.get_config() is cfg2  # a failed init leaves the working one in place
+    finally:
+        from stemtrace.celery import shutdown
+
+        shutdown()
+    assert not stemtrace.is_initialized()

@@ -1,0 +1,146 @@
+"""Event building from Celery's message headers and requests, and the publish-side signal handlers."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+from celery import Celery, chain
+
+import stemtrace
+from stemtrace.celery import context, events, signals
+from stemtrace.celery.events import Payloads, chord_links, publish_event, request_fields, task_event
+from stemtrace.config import build_config
+from stemtrace.transport.base import BufferedTransport
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+class Capture(BufferedTransport):
+    name = "capture"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict] = []
+
+    def send(self, event: dict) -> None:  # synchronous: what the handlers produced, unserialised
+        self.events.append(orjson.loads(orjson.dumps(event)))
+
+
+def payloads(**kw: object) -> Payloads:
+    return Payloads(build_config(None, env={}, transport_url="memory://", **kw))  # type: ignore[arg-type]
+
+
+def test_task_event_shape() -> None:
+    e = task_event("STARTED", "t1", "tasks.add", root_id="r", hostname=None, retries=None)
+    assert ISO.match(e["timestamp"])
+    assert e["trace_id"] == "r" and e["retries"] == 0 and "hostname" not in e
+    assert {"task_id", "name", "state", "parent_id", "root_id", "trace_id"} <= set(e)
+
+
+def test_publish_event_from_protocol_2_message() -> None:
+    headers = {
+        "id": "c1", "task": "tasks.add", "parent_id": "p", "root_id": "r", "group": "g", "retries": 0,
+        "eta": "2030-01-01T00:00:00+00:00", context.HEADER: "trace-1",
+    }  # fmt: skip
+    body = ((1, {"password": "x"}), {"token": "t", "n": 2}, {"chord": None, "chain": None})
+    e = publish_event(payloads(), headers=headers, body=body, routing_key="celery", queue="celery")
+    assert e is not None
+    assert (e["state"], e["task_id"], e["name"], e["parent_id"], e["root_id"], e["group_id"]) == (
+        "PENDING", "c1", "tasks.add", "p", "r", "g"
+    )  # fmt: skip
+    assert e["trace_id"] == "trace-1" and e["eta"] == "2030-01-01T00:00:00.000000Z"
+    assert e["args"] == [1, {"password": "[Filtered]"}] and e["kwargs"] == {"token": "[Filtered]", "n": 2}
+    assert e["queue"] == e["routing_key"] == "celery"
+
+
+def test_capture_args_off() -> None:
+    p = payloads(capture_args=False, capture_result=False)
+    assert p.args((1,)) is None and p.kwargs({"a": 1}) is None and p.result(3) is None
+
+
+def test_oversized_args_stay_a_list_and_kwargs_a_dict() -> None:
+    p = payloads(max_data_size=100)
+    assert isinstance(p.args(["x" * 50] * 10), list)
+    assert isinstance(p.kwargs({str(i): "y" * 50 for i in range(10)}), dict)
+
+
+def test_chord_links_simple_and_chain_body() -> None:
+    app = Celery("t", set_as_current=False)
+    xsum, mul = (app.signature(n) for n in ("xsum", "mul"))
+    body = xsum.clone()
+    body.freeze()
+    assert chord_links(dict(body)) == {
+        "chord_callback_id": body.id,
+        "chord_body_first_id": body.id,
+    }
+    chained = chain(xsum.clone(), mul.clone())
+    last = chained.freeze()
+    as_dict = orjson.loads(orjson.dumps(dict(chained), default=dict))
+    links = chord_links(as_dict)
+    assert links["chord_body_first_id"] == chained.tasks[0].id
+    assert links["chord_callback_id"] in (last.id, chained.id)
+
+
+def test_request_fields_from_worker_request_like_objects() -> None:
+    class Req:
+        id = "t1"
+        parent_id = "t1"  # a retry: Celery names the task its own parent
+        root_id = "r"
+        group = "g"
+        chord = {"task": "cb", "options": {"task_id": "cb1"}}
+        eta = None
+        delivery_info = {"exchange": "", "routing_key": "q1"}
+        request_dict = {"retries": 2, context.HEADER: "tr", context.PARENT_HEADER: "real-parent"}
+
+    f = request_fields(Req())
+    assert f["retries"] == 2 and f["trace_id"] == "tr" and f["parent_id"] == "real-parent"
+    assert f["chord_callback_id"] == "cb1" and f["chord_id"] == "g" and f["queue"] == "q1"
+
+
+def test_exception_fields() -> None:
+    p = payloads(max_data_size=100)
+    f = events.exception_fields(ValueError("bad"), p, "x" * 500)
+    assert f["exception"] == "ValueError: bad" and f["exception_type"] == "ValueError"
+    assert f["traceback"].startswith("[truncated 400 chars]") and f["traceback"].endswith("x")
+
+
+def _install_capture() -> Capture:
+    from stemtrace.celery import runtime
+
+    cap = Capture()
+    runtime.install(build_config(None, env={}, transport_url="memory://"), None, transport=cap)
+    signals.connect()
+    return cap
+
+
+def test_publish_hooks_stamp_trace_header_and_emit_pending() -> None:
+    cap = _install_capture()
+    try:
+        headers = {"id": "a", "task": "t.add", "root_id": "a", "parent_id": None, "group": None, "retries": 0}
+        signals.on_before_publish(headers=headers)
+        assert headers[context.HEADER] == "a"
+        with stemtrace.trace("req-42"):
+            h2 = {"id": "b", "task": "t.add", "root_id": "b", "group": None}
+            signals.on_before_publish(headers=h2)
+        assert h2[context.HEADER] == "req-42"
+        g = {"id": "c", "task": "t.add", "root_id": "c", "group": "grp"}
+        signals.on_before_publish(headers=g)
+        assert g[context.HEADER] == "grp"  # members of a group published together share one trace
+        signals.on_after_publish(body=((1, 2), {}, {}), headers=headers, exchange="", routing_key="celery")
+        assert cap.events[-1]["state"] == "PENDING" and cap.events[-1]["trace_id"] == "a"
+    finally:
+        stemtrace.celery.shutdown()
+
+
+def test_handlers_never_raise() -> None:
+    _install_capture()
+    try:
+        signals.on_after_publish(body=object(), headers={"id": 1})
+        signals.on_prerun(task_id="x", task=object())
+        signals.on_success(sender=object(), result=1)
+        signals.on_retry(sender=None, request=object(), reason=None)
+        signals.on_worker_ready(sender=object())
+        signals.on_postrun(task_id="x", state="SUCCESS")
+    finally:
+        stemtrace.celery.shutdown()

@@ -1,0 +1,192 @@
+"""The buffered sender: batching, bounded buffer, recovery, fork safety, and the Redis and memory transports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import orjson
+import pytest
+import redis
+
+from stemtrace.errors import ConfigurationError
+from stemtrace.transport import transport_for_url
+from stemtrace.transport.base import BufferedTransport
+from stemtrace.transport.memory import MemoryBus, MemoryTransport
+from stemtrace.transport.redis import RedisTransport
+
+
+class Recorder(BufferedTransport):
+    name = "recorder"
+
+    def __init__(self, fail: bool = False, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.fail = fail
+        self.batches: list[list[bytes]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def _write(self, batch: list[bytes]) -> None:
+        self.gate.wait()
+        if self.fail:
+            raise ConnectionError("down")
+        self.batches.append(batch)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_scheme_selection() -> None:
+    assert isinstance(transport_for_url("memory://"), MemoryTransport)
+    for url in ("redis://h/0", "rediss://h/0", "unix:///tmp/r.sock", "redis+socket:///tmp/r.sock"):
+        assert isinstance(transport_for_url(url), RedisTransport)
+    with pytest.raises(ConfigurationError):
+        transport_for_url("amqp://x")
+
+
+def test_events_are_batched_and_flushed() -> None:
+    t = Recorder(batch_size=50)
+    for i in range(120):
+        t.send({"i": i})
+    assert t.flush(2)
+    flat = [orjson.loads(b)["i"] for batch in t.batches for b in batch]
+    assert flat == list(range(120)) and max(len(b) for b in t.batches) <= 50
+    assert t.stats() == {"sent": 120, "dropped": 0, "errors": 0, "buffered": 0}
+    t.close()
+
+
+def test_full_buffer_drops_oldest_and_counts() -> None:
+    t = Recorder(buffer_size=10, batch_size=5)
+    t.gate.clear()  # the sender blocks inside its first write
+    for i in range(100):
+        t.send({"i": i})
+    stats = t.stats()
+    assert stats["dropped"] >= 80 and stats["buffered"] <= 10
+    t.gate.set()
+    assert t.flush(2)
+    flat = [orjson.loads(b)["i"] for batch in t.batches for b in batch]
+    assert flat[-1] == 99  # the newest survive
+    t.close()
+
+
+def test_failing_writes_keep_events_and_recover() -> None:
+    t = Recorder(fail=True, buffer_size=1000)
+    for i in range(10):
+        t.send({"i": i})
+    deadline = time.monotonic() + 2
+    while t.stats()["errors"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert t.stats()["errors"] >= 2 and t.stats()["buffered"] == 10
+    t.fail = False
+    assert t.flush(8)
+    assert [orjson.loads(b)["i"] for batch in t.batches for b in batch] == list(range(10))
+    t.close()
+
+
+def test_unserialisable_event_is_not_an_error_for_the_caller() -> None:
+    t = Recorder()
+    t.send({"x": object()})  # falls back to repr
+    t.send({1: "int key"})
+    assert t.flush(2) and len([b for batch in t.batches for b in batch]) == 2
+
+
+def test_redis_unreachable_never_slows_the_caller() -> None:
+    t = RedisTransport(f"redis://127.0.0.1:{closed_port()}/0", buffer_size=100)
+    start = time.perf_counter()
+    for i in range(20_000):
+        t.send({"task_id": str(i), "state": "SUCCESS"})
+    elapsed = time.perf_counter() - start
+    assert elapsed < 2.0, elapsed  # ~µs per event: no network in the caller's thread
+    stats = t.stats()
+    assert stats["dropped"] >= 19_000 and stats["buffered"] <= 100 and stats["sent"] == 0
+    assert not t.flush(0.2)
+    t.close(0.1)
+
+
+@pytest.mark.redis
+def test_redis_xadd_one_data_field_and_trim_by_age(redis_url: str, stream_prefix: str) -> None:
+    r = redis.Redis.from_url(redis_url)
+    key = f"{stream_prefix}:events"
+    r.xadd(key, {"data": b"{}"}, id="1-1")  # an entry from 1970: older than any ttl
+    t = RedisTransport(redis_url, prefix=stream_prefix, ttl=3600, max_stream_length=1000)
+    for i in range(5):
+        t.send({"task_id": f"t{i}", "state": "PENDING"})
+    assert t.flush(5), t.stats()
+    entries = r.xrange(key)
+    assert [orjson.loads(f[b"data"])["task_id"] for _, f in entries] == [f"t{i}" for i in range(5)]
+    assert all(list(f) == [b"data"] for _, f in entries)
+    t.close()
+
+
+@pytest.mark.redis
+def test_redis_sending_resumes_after_outage(redis_url: str, stream_prefix: str) -> None:
+    t = RedisTransport(f"redis://127.0.0.1:{closed_port()}/0", prefix=stream_prefix, buffer_size=1000)
+    t.send({"task_id": "during-outage"})
+    time.sleep(0.3)
+    assert t.stats()["errors"] >= 1
+    t.url = redis_url  # "Redis came back": the next attempt reconnects
+    assert t.flush(8), t.stats()
+    assert len(redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")) == 1
+    t.close()
+
+
+@pytest.mark.redis
+def test_fork_child_gets_its_own_sender(redis_url: str, stream_prefix: str) -> None:
+    t = RedisTransport(redis_url, prefix=stream_prefix)
+    t.send({"task_id": "parent"})
+    assert t.flush(5)
+    pid = os.fork()
+    if pid == 0:  # child: the parent's thread and lock are gone; a fresh sender must appear
+        code = 1
+        try:
+            t.send({"task_id": "child"})
+            code = 0 if t.flush(5) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    t.send({"task_id": "parent-again"})
+    assert t.flush(5)
+    ids = [orjson.loads(f[b"data"])["task_id"] for _, f in redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")]
+    assert sorted(ids) == ["child", "parent", "parent-again"]
+    t.close()
+
+
+def test_memory_bus_backlog_then_live_delivery_from_a_thread() -> None:
+    bus = MemoryBus(backlog=3)
+    bus.publish([b"1", b"2"])
+    bus.publish([b"3", b"4"])  # backlog keeps the newest 3
+    got: list[bytes] = []
+    threads: set[str] = set()
+
+    def callback(batch: list[bytes]) -> None:
+        threads.add(threading.current_thread().name)
+        got.extend(batch)
+
+    unsubscribe = bus.subscribe(callback)
+    bus.publish([b"5"])
+    assert bus.wait_idle(2)
+    assert got == [b"2", b"3", b"4", b"5"] and threads == {"stemtrace-memory-bus"}
+    unsubscribe()
+    bus.publish([b"6"])
+    assert bus.wait_idle(2) and got[-1] == b"5"
+
+
+def test_memory_transport_delivers_to_global_subscribers() -> None:
+    from stemtrace.transport import memory
+
+    got: list[bytes] = []
+    unsubscribe = memory.subscribe(got.extend)
+    try:
+        t = MemoryTransport()
+        t.send({"task_id": "m1"})
+        assert t.flush(2)
+        assert orjson.loads(got[-1]) == {"task_id": "m1"}
+    finally:
+        unsubscribe()
+        t.close()

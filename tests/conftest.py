@@ -69,3 +69,8 @@ def stream_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"sttest-{uuid.uuid4().hex[:12]}"
     yield prefix
     redis.Redis.from_url(redis_url).delete(f"{prefix}:events")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -6,7 +6,8 @@ A key is split into lower-case words at ``_ - . space``, camelCase and letter/di
 1. **Anywhere words** make the key sensitive wherever they stand, alone or as a run of joined neighbours:
    ``password passwd passphrase secret(s) credential(s) authorization cookie(s) csrf xsrf cvv cvc ssn jwt
    bearer apikey privatekey accesskey signingkey creditcard cardnumber sessionid sessionkey
-   csrfmiddlewaretoken`` — so ``user_password``, ``apiKey``, ``api_key``, ``x-csrf-token``, ``credit_card``, ``session_id``.
+   csrfmiddlewaretoken`` — so ``user_password``, ``apiKey``, ``api_key``, ``x-csrf-token``,
+   ``credit_card``, ``session_id``.
 2. **Head words** make it sensitive only as the *last* word (the noun the key names):
    ``token session auth`` — so ``access_token``, ``session``, ``user_session``, ``basic_auth`` are
    filtered, while ``token_count``, ``session_count``, ``max_tokens``, ``auth_method`` are kept.

@@ -84,14 +84,15 @@ def test_chord_links_simple_and_chain_body() -> None:
 
 def test_request_fields_from_worker_request_like_objects() -> None:
     class Req:
-        id = "t1"
-        parent_id = "t1"  # a retry: Celery names the task its own parent
-        root_id = "r"
-        group = "g"
-        chord = {"task": "cb", "options": {"task_id": "cb1"}}
-        eta = None
-        delivery_info = {"exchange": "", "routing_key": "q1"}
-        request_dict = {"retries": 2, context.HEADER: "tr", context.PARENT_HEADER: "real-parent"}
+        def __init__(self) -> None:
+            self.id = "t1"
+            self.parent_id = "t1"  # a retry: Celery names the task its own parent
+            self.root_id = "r"
+            self.group = "g"
+            self.chord = {"task": "cb", "options": {"task_id": "cb1"}}
+            self.eta = None
+            self.delivery_info = {"exchange": "", "routing_key": "q1"}
+            self.request_dict = {"retries": 2, context.HEADER: "tr", context.PARENT_HEADER: "real-parent"}
 
     f = request_fields(Req())
     assert f["retries"] == 2 and f["trace_id"] == "tr" and f["parent_id"] == "real-parent"

@@ -152,7 +152,10 @@ def test_fork_child_gets_its_own_sender(redis_url: str, stream_prefix: str) -> N
     assert os.waitstatus_to_exitcode(status) == 0
     t.send({"task_id": "parent-again"})
     assert t.flush(5)
-    ids = [orjson.loads(f[b"data"])["task_id"] for _, f in redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")]
+    ids = [
+        orjson.loads(f[b"data"])["task_id"]
+        for _, f in redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")
+    ]
     assert sorted(ids) == ["child", "parent", "parent-again"]
     t.close()
 

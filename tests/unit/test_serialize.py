@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
-from stemtrace.celery.serialize import MAX_DEPTH, capped, field_value, to_jsonable
 from stemtrace.celery.scrub import Scrubber
+from stemtrace.celery.serialize import MAX_DEPTH, capped, field_value, to_jsonable
 
 
 def roundtrip(value: object) -> object:

@@ -63,8 +63,8 @@ export function ContainerNodeView({ data, selected }: NodeProps<ContainerFlowNod
         </span>
         <span className="flow-task-state">{node.state ?? ""}</span>
         <span>{formatDuration(node.duration_ms)}</span>
+        {reason && <span className="flow-container-reason">{reason}</span>}
       </div>
-      {reason && <div className="flow-container-reason">{reason}</div>}
     </div>
   );
 }

@@ -114,6 +114,13 @@ def ignored() -> None:
     raise Ignore()
 
 
+@app.task
+def transport_stats() -> dict[str, int]:
+    """This worker process's stemtrace counters: sent, dropped, errors, buffered."""
+    transport = stemtrace.get_transport()
+    return transport.stats() if transport else {}
+
+
 FLOWS = {
     "single": lambda: add.delay(2, 3),
     "chain": lambda: chain(add.s(1, 2), mul.s(3), add.s(4)).delay(),

@@ -16,7 +16,9 @@ class Engine:
     ``None`` for an engine fed only through :meth:`ingest`.
     """
 
-    def __init__(self, transport_url: str | None = None, prefix: str = "stemtrace", max_tasks: int = 1_000_000) -> None: ...
+    def __init__(
+        self, transport_url: str | None = None, prefix: str = "stemtrace", max_tasks: int = 1_000_000
+    ) -> None: ...
     @property
     def transport_url(self) -> str | None: ...
     @property

@@ -4,7 +4,9 @@ Precedence, highest first: an explicit argument to :func:`build_config` (``stemt
 ``STEMTRACE_*`` environment variables, then Celery's own ``broker_url``, then the defaults below.
 
 Environment variables read here: ``STEMTRACE_TRANSPORT_URL`` (or ``STEMTRACE_BROKER_URL``),
-``STEMTRACE_PREFIX``, ``STEMTRACE_TTL``.
+``STEMTRACE_PREFIX``, ``STEMTRACE_TTL``, and ``STEMTRACE_<FIELD>`` for every other field
+(``STEMTRACE_CAPTURE_ARGS=false``, ``STEMTRACE_BUFFER_SIZE=1000``,
+``STEMTRACE_ADDITIONAL_SENSITIVE_KEYS=iban,customer_email``, ...).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -133,6 +135,33 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         raise ConfigurationError(f"environment variable {name}={raw!r} must be an integer") from None
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _env_value(env: Mapping[str, str], field_name: str, default: Any) -> Any:
+    """``STEMTRACE_<FIELD>`` parsed like the field's default (bool, int, float, set of keys)."""
+    name = f"STEMTRACE_{field_name.upper()}"
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    raw = raw.strip()
+    if isinstance(default, bool):
+        if raw.lower() in _TRUE | _FALSE:
+            return raw.lower() in _TRUE
+        raise ConfigurationError(f"environment variable {name}={raw!r} must be true or false")
+    if isinstance(default, int):
+        return _env_int(env, name)
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigurationError(f"environment variable {name}={raw!r} must be a number") from None
+    if isinstance(default, frozenset):
+        return frozenset(k.strip() for k in raw.split(",") if k.strip())
+    return raw
+
+
 def _celery_broker_url(app: Any) -> str | None:
     if app is None:
         return None
@@ -189,11 +218,24 @@ def build_config(
         ttl = _env_int(env, "STEMTRACE_TTL")
         ttl = DEFAULT_TTL if ttl is None else ttl
     options = {k: v for k, v in options.items() if v is not None}
+    options["additional_sensitive_keys"] = additional_sensitive_keys
+    options["safe_keys"] = safe_keys
+    defaults = StemtraceConfig.__dataclass_fields__
+    for name in known:
+        if options.get(name) is None:
+            field_default = defaults[name].default
+            if field_default is MISSING:
+                field_default = frozenset()
+            value = _env_value(env, name, field_default)
+            if value is None:
+                options.pop(name, None)
+            else:
+                options[name] = value
+    for name in ("additional_sensitive_keys", "safe_keys"):
+        options[name] = _keys(options.get(name))
     return StemtraceConfig(
         transport_url=normalize_transport_url(url) if url else "",
         prefix=prefix,
         ttl=ttl,
-        additional_sensitive_keys=_keys(additional_sensitive_keys),
-        safe_keys=_keys(safe_keys),
         **options,
     )

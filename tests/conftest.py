@@ -16,6 +16,9 @@ import redis
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The real-Celery-worker fixture (celery_worker_factory) for every test.
+pytest_plugins = ["tests.support.worker"]
+
 
 def _answers(url: str) -> bool:
     try:
@@ -43,13 +46,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             return
     server = shutil.which("redis-server")
     if server is None:
-        pytest.fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed: run `make test` "
-                    "(it installs Debian's redis-server) or set STEMTRACE_TEST_REDIS_URL")
+        pytest.fail(
+            "no Redis answers on 127.0.0.1:6379 and redis-server is not installed: run `make test` "
+            "(it installs Debian's redis-server) or set STEMTRACE_TEST_REDIS_URL"
+        )
     port = _free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10

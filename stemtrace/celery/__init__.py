@@ -27,21 +27,22 @@ def init(
     transport_url: str | None = None,
     prefix: str | None = None,
     ttl: int | None = None,
-    capture_args: bool = True,
-    capture_result: bool = True,
-    scrub_sensitive_data: bool = True,
+    capture_args: bool | None = None,
+    capture_result: bool | None = None,
+    scrub_sensitive_data: bool | None = None,
     additional_sensitive_keys: Iterable[str] | None = None,
     safe_keys: Iterable[str] | None = None,
-    max_data_size: int = 10_000,
-    capture_output: bool = False,
-    buffer_size: int = 10_000,
+    max_data_size: int | None = None,
+    capture_output: bool | None = None,
+    buffer_size: int | None = None,
     **options: Any,
 ) -> StemtraceConfig:
     """Start capturing events for ``app``; returns the resolved configuration.
 
     The transport URL defaults to ``STEMTRACE_TRANSPORT_URL`` / ``STEMTRACE_BROKER_URL``, then Celery's
-    ``broker_url``; ``prefix`` and ``ttl`` default to ``STEMTRACE_PREFIX`` / ``STEMTRACE_TTL``, then
-    ``"stemtrace"`` and one day. Raises :class:`~stemtrace.errors.ConfigurationError` when the
+    ``broker_url``; every other argument left as ``None`` comes from ``STEMTRACE_<NAME>`` if set, else its
+    default: prefix ``"stemtrace"``, ttl one day, capture args and results, scrub sensitive data,
+    ``max_data_size`` 10 000 bytes per field, no output capture, ``buffer_size`` 10 000 events. Raises :class:`~stemtrace.errors.ConfigurationError` when the
     configuration cannot work. Calling it again replaces the previous configuration.
     """
     global _atexit_registered

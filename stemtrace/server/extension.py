@@ -1,8 +1,8 @@
 """``StemtraceExtension``: the engine inside a FastAPI app, as a router plus a lifespan.
 
-    flow = StemtraceExtension(broker_url="redis://localhost:6379/0", auth_dependency=Depends(require_admin))
-    app = FastAPI(lifespan=flow.lifespan)
-    app.include_router(flow.router, prefix="/stemtrace")
+flow = StemtraceExtension(broker_url="redis://localhost:6379/0", auth_dependency=Depends(require_admin))
+app = FastAPI(lifespan=flow.lifespan)
+app.include_router(flow.router, prefix="/stemtrace")
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.params import Depends as DependsParam
 
 from stemtrace.engine import create_engine
 from stemtrace.server.routes import build_api_router
-from stemtrace.server.static import build_ui_router
+from stemtrace.server.static import add_ui_routes
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 DEFAULT_MAX_TASKS = 1_000_000
@@ -76,7 +76,7 @@ class StemtraceExtension:
         api = build_api_router(lambda: self.engine, self._health_extra)
         router.include_router(api, prefix="/api", dependencies=guard, tags=["stemtrace"])
         if serve_ui:
-            router.include_router(build_ui_router(), dependencies=guard)
+            add_ui_routes(router, guard)
         return router
 
     def _health_extra(self) -> dict[str, Any]:

@@ -55,10 +55,19 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
     ) -> Response:
         start, end = params.window(from_date, to_date, within)
         body = engine().list_tasks(
-            limit=limit, offset=offset, states=params.parse_states(state), name=name or None,
-            name_exact=name_exact or None, hostname=hostname or None, queue=queue or None,
-            exception_type=exception_type or None, trace_id=trace_id or None, search=search or None,
-            from_ts=start, to_ts=end, compact=compact,
+            limit=limit,
+            offset=offset,
+            states=params.parse_states(state),
+            name=name or None,
+            name_exact=name_exact or None,
+            hostname=hostname or None,
+            queue=queue or None,
+            exception_type=exception_type or None,
+            trace_id=trace_id or None,
+            search=search or None,
+            from_ts=start,
+            to_ts=end,
+            compact=compact,
         )
         return json_response(body)
 

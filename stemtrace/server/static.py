@@ -6,7 +6,10 @@ cached forever, ``index.html`` never. Only files inside the bundle can be read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -30,8 +33,10 @@ def resolve_asset(dist: Path, relative: str) -> Path | None:
     return candidate
 
 
-def build_ui_router(dist: Path = UI_DIST) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+def add_ui_routes(router: APIRouter, dependencies: Sequence[Any] = (), dist: Path = UI_DIST) -> None:
+    """Serve the UI at the router's root. Added to the mounted router itself (not included as a
+    sub-router) because its bare-prefix route has an empty path, valid only under a prefix."""
+    route = partial(router.api_route, methods=["GET", "HEAD"], include_in_schema=False, dependencies=list(dependencies))
 
     def index() -> Response:
         page = dist / "index.html"
@@ -39,16 +44,16 @@ def build_ui_router(dist: Path = UI_DIST) -> APIRouter:
             return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store"})
         return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
-    @router.api_route("", methods=["GET", "HEAD"])
+    @route("")
     def without_slash(request: Request) -> Response:
         # Relative asset URLs need the trailing slash.
         return RedirectResponse(request.url.path + "/", status_code=307)
 
-    @router.api_route("/", methods=["GET", "HEAD"])
+    @route("/")
     def root() -> Response:
         return index()
 
-    @router.api_route("/{path:path}", methods=["GET", "HEAD"])
+    @route("/{path:path}")
     def asset(path: str) -> Response:
         if path.startswith("api/") or path == "api":
             raise HTTPException(status_code=404, detail="Not Found")
@@ -58,5 +63,3 @@ def build_ui_router(dist: Path = UI_DIST) -> APIRouter:
         immutable = path.startswith("assets/")
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return FileResponse(found, headers={"Cache-Control": cache})
-
-    return router

@@ -13,7 +13,6 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from stemtrace import StemtraceExtension
-from tests.support.worker import celery_worker_factory  # noqa: F401  (fixture)
 
 
 async def wait_for(client: httpx.AsyncClient, path: str, check: Callable[[Any], bool], timeout: float = 30) -> Any:
@@ -35,7 +34,9 @@ async def _sleep(seconds: float) -> None:
 
 @pytest.mark.anyio
 async def test_chain_through_real_worker_redis_and_engine(
-    celery_worker_factory, redis_url: str, stream_prefix: str  # noqa: F811
+    celery_worker_factory,
+    redis_url: str,
+    stream_prefix: str,
 ) -> None:
     worker = celery_worker_factory(pool="prefork", concurrency=2)
     flow = StemtraceExtension(transport_url=redis_url, prefix=stream_prefix, serve_ui=False)
@@ -47,9 +48,10 @@ async def test_chain_through_real_worker_redis_and_engine(
     result = (client_app.signature(add, (1, 2)) | client_app.signature(add, (3,)) | client_app.signature(add, (4,)))()
     assert result.get(timeout=30) == 10
 
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
         health = (await client.get("/stemtrace/api/health")).json()
         assert health["stream"] == f"{stream_prefix}:events"
 

@@ -96,3 +96,20 @@ def test_init_returns_config_and_is_idempotent() -> None:
 
         shutdown()
     assert not stemtrace.is_initialized()
+
+
+def test_every_field_has_an_environment_variable() -> None:
+    env = {
+        "STEMTRACE_TRANSPORT_URL": "memory://",
+        "STEMTRACE_CAPTURE_ARGS": "false",
+        "STEMTRACE_CAPTURE_OUTPUT": "yes",
+        "STEMTRACE_BUFFER_SIZE": "50",
+        "STEMTRACE_HEARTBEAT_INTERVAL": "0.5",
+        "STEMTRACE_ADDITIONAL_SENSITIVE_KEYS": "iban, customer_email",
+    }
+    cfg = build_config(None, env=env)
+    assert not cfg.capture_args and cfg.capture_output and cfg.buffer_size == 50 and cfg.heartbeat_interval == 0.5
+    assert cfg.additional_sensitive_keys == frozenset({"iban", "customer_email"})
+    assert build_config(None, env=env, buffer_size=7, capture_args=True).buffer_size == 7
+    with pytest.raises(ConfigurationError, match="STEMTRACE_CAPTURE_ARGS"):
+        build_config(None, env={**env, "STEMTRACE_CAPTURE_ARGS": "maybe"})

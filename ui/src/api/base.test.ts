@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiBase, apiUrl } from "./base";
+import { apiBase, apiUrl, wsUrl } from "./base";
 
 describe("apiBase", () => {
   it("uses the directory the page was loaded from", () => {
@@ -27,5 +27,12 @@ describe("apiUrl", () => {
 
   it("defaults to the current page location", () => {
     expect(apiUrl("health")).toBe(apiBase(window.location.pathname) + "health");
+  });
+});
+
+describe("wsUrl", () => {
+  it("sits beside the API, with the page's scheme", () => {
+    expect(wsUrl({ protocol: "https:", host: "h:8443", pathname: "/stemtrace/" })).toBe("wss://h:8443/stemtrace/ws");
+    expect(wsUrl({ protocol: "http:", host: "localhost", pathname: "/index.html" })).toBe("ws://localhost/ws");
   });
 });

@@ -6,6 +6,12 @@ export function apiBase(pathname: string): string {
   return (dir || "/") + "api/";
 }
 
+/** The WebSocket feed beside the API: page at https://h/stemtrace/ → wss://h/stemtrace/ws. */
+export function wsUrl(location: Pick<Location, "protocol" | "host" | "pathname"> = window.location): string {
+  const dir = apiBase(location.pathname).slice(0, -"api/".length);
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${dir}ws`;
+}
+
 export type QueryValue = string | number | boolean | null | undefined;
 
 /** Absolute-path URL of an API route; empty and null parameters are left out. */

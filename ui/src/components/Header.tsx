@@ -16,7 +16,8 @@ function describe({ mode, health }: Connection): string {
   if (mode === "offline") return "The server does not answer. Retrying…";
   if (!health) return "Connecting to the server…";
   const consumer = health.consumer_connected === false ? "broker disconnected" : "broker connected";
-  return `Server ${health.status}, ${consumer}. Updates every 2 s. Click to refresh now.`;
+  const updates = mode === "live" ? "Live updates" : "Updates every 2 s";
+  return `Server ${health.status}, ${consumer}. ${updates}. Click to refresh now.`;
 }
 
 export function Header(props: { route: Route; connection: Connection; theme: Theme; onToggleTheme: () => void }) {

@@ -1,7 +1,8 @@
-// Server reachability and version, from GET api/health every few seconds.
-// "live" is reserved for when the WebSocket feed is connected; until then data arrives by polling.
+// Server reachability and version (GET api/health every few seconds) and how updates arrive:
+// "live" while the WebSocket feed is connected, "polling" while only the REST API answers.
 import { api } from "../api/client";
 import type { Health } from "../api/types";
+import { useLiveFeed } from "./useLiveFeed";
 import { usePolled } from "./usePolled";
 
 export type ConnectionMode = "live" | "polling" | "offline" | "connecting";
@@ -15,6 +16,7 @@ const HEALTH_INTERVAL_MS = 5000;
 
 export function useConnection(): Connection {
   const { data, error, loading } = usePolled("health", api.health, HEALTH_INTERVAL_MS);
-  const mode: ConnectionMode = error ? "offline" : loading && !data ? "connecting" : "polling";
+  const live = useLiveFeed();
+  const mode: ConnectionMode = error ? "offline" : loading && !data ? "connecting" : live ? "live" : "polling";
   return { mode, health: error ? undefined : data };
 }

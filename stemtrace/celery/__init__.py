@@ -42,8 +42,9 @@ def init(
     The transport URL defaults to ``STEMTRACE_TRANSPORT_URL`` / ``STEMTRACE_BROKER_URL``, then Celery's
     ``broker_url``; every other argument left as ``None`` comes from ``STEMTRACE_<NAME>`` if set, else its
     default: prefix ``"stemtrace"``, ttl one day, capture args and results, scrub sensitive data,
-    ``max_data_size`` 10 000 bytes per field, no output capture, ``buffer_size`` 10 000 events. Raises :class:`~stemtrace.errors.ConfigurationError` when the
-    configuration cannot work. Calling it again replaces the previous configuration.
+    ``max_data_size`` 10 000 bytes per field, no output capture, ``buffer_size`` 10 000 events.
+    Raises :class:`~stemtrace.errors.ConfigurationError` when the configuration cannot work.
+    Calling it again replaces the previous configuration.
     """
     global _atexit_registered
     if app is not None and not hasattr(app, "conf"):

@@ -7,11 +7,12 @@ unknown are left out (readers default them), except the identity fields every ta
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from stemtrace.celery.context import HEADER, PARENT_HEADER
-from stemtrace.celery.scrub import Scrubber
+from stemtrace.celery.scrub import FILTERED, Scrubber
 from stemtrace.celery.serialize import capped, to_jsonable
 from stemtrace.config import StemtraceConfig
 
@@ -39,6 +40,27 @@ def iso(value: Any) -> str | None:
     return str(value)
 
 
+_PARAMS: dict[str, tuple[str, ...]] = {}
+
+
+def parameter_names(task: Any) -> tuple[str, ...]:
+    """Names of a task's positional parameters (``self`` of bound tasks excluded), cached per task name."""
+    name = getattr(task, "name", None)
+    cached = _PARAMS.get(name) if isinstance(name, str) else None
+    if cached is not None:
+        return cached
+    names: tuple[str, ...] = ()
+    try:
+        params = inspect.signature(task.run).parameters.values()
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = tuple(p.name for p in params if p.kind in kinds)
+    except Exception:
+        pass
+    if isinstance(name, str):
+        _PARAMS[name] = names
+    return names
+
+
 class Payloads:
     """Turns args/kwargs/results/exceptions into capped, scrubbed JSON values for one configuration."""
 
@@ -50,10 +72,17 @@ class Payloads:
     def _value(self, value: Any) -> Any:
         return capped(to_jsonable(value, scrubber=self.scrubber, max_string=self.max), self.max)
 
-    def args(self, args: Any) -> list[Any] | None:
+    def args(self, args: Any, task: Any = None) -> list[Any] | None:
+        """Positional arguments; those whose parameter name is sensitive (``task`` known) are filtered."""
         if not self.config.capture_args or args is None:
             return None
-        out = self._value(list(args) if isinstance(args, (list, tuple)) else [args])
+        values = list(args) if isinstance(args, (list, tuple)) else [args]
+        if task is not None and self.scrubber.enabled:
+            names = parameter_names(task)
+            values = [
+                FILTERED if i < len(names) and self.scrubber.is_sensitive(names[i]) else v for i, v in enumerate(values)
+            ]
+        out = self._value(values)
         return out if isinstance(out, list) else [out]
 
     def kwargs(self, kwargs: Any) -> dict[str, Any] | None:
@@ -210,8 +239,13 @@ def publish_event(
     body: Any,
     routing_key: str | None,
     queue: str | None,
+    task: Any = None,
 ) -> dict[str, Any] | None:
-    """The PENDING event of one publish (``before_task_publish``), from the protocol-2 message."""
+    """The PENDING event of one publish, from the protocol-2 message.
+
+    ``task`` (the registered task object, when this process knows it) lets positional arguments be
+    scrubbed by parameter name.
+    """
     task_id = headers.get("id")
     if not task_id:
         return None
@@ -227,7 +261,7 @@ def publish_event(
         "eta": iso(headers.get("eta")),
         "queue": queue,
         "routing_key": routing_key,
-        "args": payloads.args(args),
+        "args": payloads.args(args, task),
         "kwargs": payloads.kwargs(kwargs),
     }
     chord = embed.get("chord") if isinstance(embed, Mapping) else None

@@ -81,7 +81,11 @@ def on_after_publish(
     if not headers:
         return
     queue = routing_key if not exchange else None
-    runtime.emit(publish_event(_payloads(), headers=headers, body=body, routing_key=routing_key, queue=queue))
+    rt = runtime.current()
+    tasks = getattr(rt.app, "_tasks", None) if rt is not None else None  # "tasks" would finalize the app
+    task = tasks.get(headers.get("task")) if isinstance(tasks, dict) else None
+    event = publish_event(_payloads(), headers=headers, body=body, routing_key=routing_key, queue=queue, task=task)
+    runtime.emit(event)
 
 
 # --------------------------------------------------------------------------- worker main process
@@ -157,7 +161,7 @@ def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, 
     if rt is not None and rt.config.capture_output:
         output.start(task_id, rt.config.max_data_size)
     payloads = _payloads()
-    fields.update(args=payloads.args(args), kwargs=payloads.kwargs(kwargs))
+    fields.update(args=payloads.args(args, task), kwargs=payloads.kwargs(kwargs))
     runtime.emit(task_event("STARTED", task_id, task.name, **fields))
 
 

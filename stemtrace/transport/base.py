@@ -43,6 +43,7 @@ class _Worker:
         self.idle = threading.Event()
         self.idle.set()
         self.stopping = False
+        self.failing = False  # last write failed: the sender is backing off, don't wake it per event
         self.sent = 0
         self.dropped = 0
         self.errors = 0
@@ -92,7 +93,7 @@ class BufferedTransport:
                 w.dropped += 1
             w.buffer.append(data)
             w.idle.clear()
-        if len(w.buffer) >= self.batch_size:
+        if len(w.buffer) >= self.batch_size and not w.failing:
             w.wakeup.set()
 
     def stats(self) -> dict[str, int]:
@@ -103,12 +104,21 @@ class BufferedTransport:
         return {"sent": w.sent, "dropped": w.dropped, "errors": w.errors, "buffered": len(w.buffer)}
 
     def flush(self, timeout: float = 2.0) -> bool:
-        """Wait up to ``timeout`` seconds until everything buffered was written; True if it was."""
+        """Wait up to ``timeout`` seconds until everything buffered was written; True if it was.
+
+        Gives up early when a write attempt made during the wait fails: with the destination down,
+        waiting longer only delays the caller (typically a worker shutting down).
+        """
         w = self._worker
         if w is None or w.pid != os.getpid():
             return True
-        w.wakeup.set()
-        return w.idle.wait(timeout)
+        errors = w.errors
+        deadline = time.monotonic() + timeout
+        w.wakeup.set()  # also cuts a retry back-off short: try now
+        while not w.idle.wait(min(0.02, max(deadline - time.monotonic(), 0))):
+            if w.errors != errors or time.monotonic() >= deadline or not w.thread.is_alive():
+                return w.idle.is_set()
+        return True
 
     def close(self, timeout: float = 2.0) -> bool:
         """Flush with a deadline and stop the sender thread; later sends are ignored."""
@@ -168,6 +178,7 @@ class BufferedTransport:
                 continue
             except Exception as exc:
                 w.errors += 1
+                w.failing = True
                 self._put_back(w, batch)
                 backoff = min(max(backoff * 2, 0.1), 5.0)
                 self._warn(f"stemtrace: could not send {len(batch)} event(s) ({exc!r}); retrying", w)
@@ -175,6 +186,7 @@ class BufferedTransport:
                     break
                 continue
             backoff = 0.0
+            w.failing = False
             w.sent += len(batch)
             with w.lock:
                 if not w.buffer:

@@ -53,9 +53,12 @@ class RedisTransport(BufferedTransport):
 
     def _connect(self) -> Any:
         import redis  # imported here: a publisher that never sends does not pay for it
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         return redis.Redis.from_url(
             self.url,
+            retry=Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
             socket_connect_timeout=min(self.socket_timeout, 1.0),
             socket_timeout=self.socket_timeout,
             retry_on_timeout=False,

@@ -145,3 +145,16 @@ def test_handlers_never_raise() -> None:
         signals.on_postrun(task_id="x", state="SUCCESS")
     finally:
         stemtrace.celery.shutdown()
+
+
+def test_positional_arguments_are_scrubbed_by_parameter_name() -> None:
+    app = Celery("pos", set_as_current=False)
+
+    @app.task(bind=True, name="pos.login")
+    def login(self, username, password, api_key=None, *rest):  # type: ignore[no-untyped-def]
+        return username
+
+    p = payloads()
+    assert p.args(("ada", "hunter2", "k", "extra"), login) == ["ada", "[Filtered]", "[Filtered]", "extra"]
+    assert p.args(("ada", "hunter2")) == ["ada", "hunter2"]  # task unknown: nothing to go by
+    assert payloads(scrub_sensitive_data=False).args(("ada", "x"), login) == ["ada", "x"]

@@ -1,4 +1,5 @@
-// Fetch now, then again every `intervalMs` (while the tab is visible) and on every requestRefresh().
+// Fetch now, then every `intervalMs` while the tab is visible, on coming back to the tab, and on every
+// requestRefresh().
 // When `key` changes the previous data stays visible (with `loading` set) until the new answer arrives.
 import { useEffect, useRef, useState } from "react";
 import { onRefresh } from "./refresh";
@@ -48,11 +49,16 @@ export function usePolled<T>(key: string, fetcher: (signal: AbortSignal) => Prom
     const timer = window.setInterval(() => {
       if (document.visibilityState !== "hidden") load();
     }, intervalMs);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") load();
+    };
+    document.addEventListener("visibilitychange", onVisible);
     const unsubscribe = onRefresh(load);
     return () => {
       stopped = true;
       controller?.abort();
       window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
       unsubscribe();
     };
   }, [key, intervalMs]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphNode } from "../api/types";
-import { containerOf, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
+import { containerOf, gridColumns, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
 
 function task(id: string, children: string[] = [], extra: Partial<GraphNode> = {}): GraphNode {
   return {
@@ -164,5 +164,40 @@ describe("structureKey", () => {
     const grown = graph(task("a", ["b", "c"]), task("b"), task("c"));
     expect(structureKey(running)).toBe(structureKey(base));
     expect(structureKey(grown)).not.toBe(structureKey(base));
+  });
+});
+
+describe("large containers", () => {
+  it("packs many plain members into a grid inside the box, quickly", () => {
+    const members = Array.from({ length: 400 }, (_, i) => `m${i}`);
+    const nodes = graph(
+      task("root", ["group:big"]),
+      container("group:big", "CHORD", [...members, "chained"], "cb"),
+      ...members.map((id) => task(id)),
+      task("chained", ["after"]),
+      task("after"),
+      task("cb"),
+    );
+    const started = performance.now();
+    const layout = layoutFlow(nodes);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(layout.edges.filter((e) => e.kind === "callback")).toHaveLength(401);
+    for (const id of ["m0", "m57", "m399", "chained"]) expect(inside(layout, id, "group:big")).toBe(true);
+    expect(overlaps(layout, "m0", "m1")).toBe(false);
+    expect(overlaps(layout, "m0", "chained")).toBe(false);
+    expect(overlaps(layout, "m399", "chained")).toBe(false);
+    const box = absolute(layout, "group:big");
+    expect(absolute(layout, "cb").x).toBeGreaterThan(box.x + box.width);
+    expect(absolute(layout, "root").x + TASK_WIDTH).toBeLessThan(box.x);
+    // a roughly square grid, not one 400-high column
+    expect(box.height).toBeLessThan(box.width * 3);
+  });
+
+  it("leaves small groups to dagre: one column", () => {
+    const members = ["a", "b", "c", "d", "e"];
+    const layout = layoutFlow(graph(container("group:g", "GROUP", members), ...members.map((id) => task(id))));
+    expect(new Set(members.map((id) => absolute(layout, id).x)).size).toBe(1);
+    expect(gridColumns(1)).toBe(1);
+    expect(gridColumns(400)).toBeGreaterThan(5);
   });
 });

@@ -99,32 +99,102 @@ export function flowEdges(nodes: Record<string, GraphNode>, parent: Map<string, 
   return [...edges.values()];
 }
 
+/** Members of one container drawn as a grid instead of one by one (dagre slows down badly past ~100 nodes). */
+const PACK_MIN = 12;
+const GAP_X = 16;
+const GAP_Y = 12;
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Columns of a roughly square grid of `count` task cards. */
+export function gridColumns(count: number): number {
+  const ratio = (TASK_HEIGHT + GAP_Y) / (TASK_WIDTH + GAP_X);
+  return Math.max(1, Math.min(count, Math.round(Math.sqrt(count * ratio))));
+}
+
 export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
   const parent = containerOf(nodes);
   const edges = flowEdges(nodes, parent);
   const members = new Map<string, string[]>();
-  for (const [member, container] of parent) members.set(container, [...(members.get(container) ?? []), member]);
+  for (const [member, container] of parent) {
+    const list = members.get(container);
+    if (list) list.push(member);
+    else members.set(container, [member]);
+  }
   const isBox = (id: string) => isContainer(nodes[id]) && members.has(id);
+
+  // Large sets of plain members (no edge of their own but a chord callback) are packed into a grid,
+  // which dagre sees as one node.
+  const linked = new Set<string>();
+  for (const edge of edges) {
+    if (edge.kind === "child") linked.add(edge.source);
+    linked.add(edge.target);
+  }
+  const packs = new Map<string, string[]>();
+  const packOf = new Map<string, string>();
+  for (const [container, list] of members) {
+    const plain = list.filter((id) => !isContainer(nodes[id]) && !linked.has(id));
+    if (plain.length < PACK_MIN) continue;
+    const packId = `\u0000pack:${container}`;
+    packs.set(packId, plain);
+    for (const id of plain) packOf.set(id, packId);
+  }
+  const layoutId = (id: string) => packOf.get(id) ?? id;
 
   const graph = new dagre.graphlib.Graph({ compound: true });
   graph.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 60, marginx: 24, marginy: 24 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const id of Object.keys(nodes)) {
+    if (packOf.has(id)) continue;
     graph.setNode(id, isBox(id) ? {} : { width: TASK_WIDTH, height: TASK_HEIGHT });
+    const container = parent.get(id);
+    if (container !== undefined) graph.setParent(id, container);
   }
-  for (const [member, container] of parent) graph.setParent(member, container);
+  for (const [packId, list] of packs) {
+    const columns = gridColumns(list.length);
+    const rows = Math.ceil(list.length / columns);
+    graph.setNode(packId, {
+      width: columns * (TASK_WIDTH + GAP_X) - GAP_X,
+      height: rows * (TASK_HEIGHT + GAP_Y) - GAP_Y,
+    });
+    graph.setParent(packId, parent.get(list[0]!)!);
+  }
 
   // dagre cannot route edges to a cluster: an edge to or from a box is laid out via the tasks inside it.
-  const leaves = (id: string): string[] => (isBox(id) ? members.get(id)!.flatMap(leaves) : [id]);
+  const leaves = (id: string): string[] =>
+    isBox(id) ? [...new Set(members.get(id)!.flatMap(leaves))] : [layoutId(id)];
   for (const edge of edges) {
-    for (const source of leaves(edge.source)) for (const target of leaves(edge.target)) graph.setEdge(source, target);
+    for (const source of leaves(edge.source)) {
+      for (const target of leaves(edge.target)) if (source !== target) graph.setEdge(source, target);
+    }
   }
   dagre.layout(graph);
 
-  const topLeft = (id: string) => {
-    const box = graph.node(id) as { x: number; y: number; width: number; height: number };
+  // Absolute top-left boxes of every node.
+  const absolute = new Map<string, Box>();
+  const centred = (id: string): Box => {
+    const box = graph.node(id) as Box;
     return { x: box.x - box.width / 2, y: box.y - box.height / 2, width: box.width, height: box.height };
   };
+  for (const id of Object.keys(nodes)) if (!packOf.has(id)) absolute.set(id, centred(id));
+  for (const [packId, list] of packs) {
+    const origin = centred(packId);
+    const columns = gridColumns(list.length);
+    list.forEach((id, index) => {
+      absolute.set(id, {
+        x: origin.x + (index % columns) * (TASK_WIDTH + GAP_X),
+        y: origin.y + Math.floor(index / columns) * (TASK_HEIGHT + GAP_Y),
+        width: TASK_WIDTH,
+        height: TASK_HEIGHT,
+      });
+    });
+  }
+
   const depth = (id: string): number => {
     const up = parent.get(id);
     return up === undefined ? 0 : 1 + depth(up);
@@ -132,9 +202,9 @@ export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
   // xyflow needs every parent before its children.
   const ordered = Object.keys(nodes).sort((a, b) => depth(a) - depth(b));
   const placed = ordered.map((id): PlacedNode => {
-    const box = topLeft(id);
+    const box = absolute.get(id)!;
     const container = parent.get(id);
-    const origin = container === undefined ? { x: 0, y: 0 } : topLeft(container);
+    const origin = container === undefined ? { x: 0, y: 0 } : absolute.get(container)!;
     return {
       id,
       kind: isContainer(nodes[id]) ? "container" : "task",

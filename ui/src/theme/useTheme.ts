@@ -1,5 +1,5 @@
 // Light/dark theme: follows the system until the user picks one, then remembers the choice.
-import { useEffect, useState } from "react";
+import { useLayoutEffect, useState } from "react";
 
 export type Theme = "light" | "dark";
 const STORAGE_KEY = "stemtrace.theme";
@@ -16,7 +16,8 @@ function initialTheme(): Theme {
 
 export function useTheme(): [Theme, () => void] {
   const [theme, setTheme] = useState<Theme>(initialTheme);
-  useEffect(() => {
+  // before paint, so the page never flashes in the other theme
+  useLayoutEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   const toggle = () =>

@@ -29,6 +29,15 @@ class Engine:
         """Stop the consumer and wait for it to finish; idempotent."""
     def ingest(self, events: Sequence[bytes]) -> int:
         """Decode and apply raw JSON events (the stream's ``data`` field); returns how many were applied."""
+    @property
+    def version(self) -> int:
+        """Bumped after every applied batch; compare it to know whether anything changed."""
+    def changes(
+        self, since: int, flow: str | None = None, coalesce: bool = True, max: int = 1000
+    ) -> tuple[int, bool, list[bytes]]:
+        """``(seq, gap, updates)``: task updates (JSON objects in the wire event's shape) after position
+        ``since``, only those of ``flow``'s flow when given, the latest per task when ``coalesce``, at most
+        ``max``. ``gap`` is true when updates were missed (refetch); ``seq`` is the next ``since``."""
     def health(self) -> bytes:
         """JSON: consumer state, lag, last error, counts of ingested, duplicate and skipped events, node count."""
     def list_tasks(
@@ -59,6 +68,12 @@ class Engine:
         """JSON ``{graphs, total, limit, offset}``: root flows, newest first."""
     def get_graph(self, root_id: str) -> bytes | None:
         """JSON ``{root_id, nodes}``: the node and everything below it, or None for an unknown id."""
+    def overview(self, start_ts: float, end_ts: float) -> bytes:
+        """JSON: runs, failures, runs per minute and failure rate in the window and the one before it."""
+    def timeseries(self, start_ts: float, end_ts: float, bucket_seconds: int) -> bytes:
+        """JSON ``{window, bucket_seconds, starts, counts: {STATE: [int]}}``."""
+    def failures(self, start_ts: float, end_ts: float) -> bytes:
+        """JSON ``{window, group_by, total, groups}``: failed tasks grouped by exception type."""
     def workers(self, hostname: str | None = None) -> bytes:
         """JSON ``{workers, total}``."""
     def registry(self, query: str | None = None, status: str | None = None) -> bytes:

@@ -2,6 +2,16 @@
 
 Importing this package starts nothing and connects nothing; ``init`` connects the signal handlers and
 builds a transport that opens its connection and sender thread lazily, per process, on the first event.
+
+Modules, one job each:
+
+- ``signals``   Celery signal → event → transport; the only module that knows Celery's signals.
+- ``events``    wire-format event objects (DESIGN §3) from headers, requests and exceptions.
+- ``serialize`` any value → bounded JSON-safe value; ``scrub`` which keys are secrets.
+- ``context``   the trace id (``trace()``) and the task running in this thread.
+- ``worker``    worker events, task definitions, the heartbeat thread.
+- ``output``    optional capture of what tasks print.
+- ``runtime``   the active configuration, transport and payload builder.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ _ALWAYS = ("task_id", "name", "state", "timestamp", "retries", "trace_id", "pare
 
 def now_iso() -> str:
     """Current time as ISO-8601 UTC with microseconds and ``Z``: ``2025-01-31T12:00:00.123456Z``."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def iso(value: Any) -> str | None:
@@ -158,9 +158,22 @@ def chord_links(chord: Any) -> dict[str, Any]:
 def _get(obj: Any, name: str) -> Any:
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # the common case first: ABC checks cost more than the lookup
         return obj.get(name)
-    return getattr(obj, name, None)
+    value = getattr(obj, name, None)
+    if value is None and _is_mapping(type(obj)):
+        return obj.get(name)
+    return value
+
+
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
+def _is_mapping(t: type) -> bool:
+    hit = _MAPPING_TYPES.get(t)
+    if hit is None:
+        hit = _MAPPING_TYPES[t] = issubclass(t, Mapping)
+    return hit
 
 
 def task_event(state: str, task_id: str, name: str | None, **fields: Any) -> dict[str, Any]:
@@ -185,7 +198,7 @@ def task_event(state: str, task_id: str, name: str | None, **fields: Any) -> dic
 
 def request_fields(request: Any) -> dict[str, Any]:
     """Identity and links from a worker ``Request``, a task's ``request`` context or message headers."""
-    raw = _get(request, "request_dict") if not isinstance(request, Mapping) else request
+    raw = request if isinstance(request, dict) else _get(request, "request_dict")
     raw = raw if isinstance(raw, Mapping) else {}
     group = _get(request, "group")
     chord = _get(request, "chord") or raw.get("chord")

@@ -62,6 +62,10 @@ class _Walk:
             return v if -_INT_LIMIT < v < _INT_LIMIT else str(v)
         if t is float:
             return v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+        if t is dict:
+            return self.container(v, depth, self.mapping)
+        if t is list or t is tuple:
+            return self.container(v, depth, self.sequence)
         if isinstance(v, (dict, Mapping)):
             return self.container(v, depth, self.mapping)
         if isinstance(v, (list, tuple, set, frozenset)) or t.__name__ == "deque":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -51,8 +52,25 @@ def _payloads() -> Any:
 # --------------------------------------------------------------------------- publishing side
 
 
+def _canvas_group(headers: dict[str, Any], body: Any) -> str | None:
+    """The group a message belongs to, directly or through the rest of its chain.
+
+    In a group of chains Celery puts the group id only on each chain's *last* task; the first task's
+    message carries the remaining steps in ``body[2]["chain"]``, so the group is found there.
+    """
+    if headers.get("group"):
+        return headers["group"]
+    embed = body[2] if isinstance(body, (list, tuple)) and len(body) == 3 else None
+    steps = embed.get("chain") if isinstance(embed, dict) else None
+    for step in steps or ():
+        opts = step.get("options") if isinstance(step, dict) else getattr(step, "options", None)
+        if isinstance(opts, dict) and (opts.get("group_id") or opts.get("group")):
+            return opts.get("group_id") or opts.get("group")
+    return None
+
+
 @_guard
-def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
+def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None, body: Any = None, **_: Any) -> None:
     """Stamp the trace id header so it travels with the message to every descendant."""
     if headers is None:
         return
@@ -65,10 +83,10 @@ def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None,
         return
     trace_id = context.current_trace_id()
     if not trace_id:
-        # Outside any task: a flow's id is its root; members of a group/chord published together share
-        # the group id (each header task is its own root in Celery's headers).
+        # Outside any task: a flow's id is its root; members of a group/chord (or chains in a group)
+        # published together share the group id (each is its own root in Celery's headers).
         root_id = headers.get("root_id")
-        trace_id = root_id if root_id and root_id != task_id else (headers.get("group") or task_id)
+        trace_id = root_id if root_id and root_id != task_id else (_canvas_group(headers, body) or task_id)
     if trace_id:
         headers[context.HEADER] = trace_id
 
@@ -279,12 +297,33 @@ _CONNECTIONS: list[tuple[Any, Callable[..., None]]] = [
 ]
 
 
+def on_test_worker_started(sender: Any = None, worker: Any = None, **_: Any) -> None:
+    on_worker_ready(sender=worker)
+
+
+def on_test_worker_stopped(sender: Any = None, worker: Any = None, **_: Any) -> None:
+    on_worker_shutdown(sender=worker)
+
+
+def _testing_connections() -> list[tuple[Any, Callable[..., None]]]:
+    """``celery.contrib.testing.worker.start_worker`` (the in-process demo worker) has its own ready and
+    stopped signals instead of ``worker_ready``/``worker_shutdown``. Only hooked when that module is
+    already imported, so a production worker never imports Celery's testing code."""
+    testing = sys.modules.get("celery.contrib.testing.worker")
+    if testing is None:
+        return []
+    return [
+        (testing.test_worker_started, on_test_worker_started),
+        (testing.test_worker_stopped, on_test_worker_stopped),
+    ]
+
+
 def connect() -> None:
     """Connect every handler once (idempotent: each has a fixed ``dispatch_uid``)."""
-    for signal, handler in _CONNECTIONS:
+    for signal, handler in [*_CONNECTIONS, *_testing_connections()]:
         signal.connect(handler, weak=False, dispatch_uid=f"stemtrace.{handler.__name__}")
 
 
 def disconnect() -> None:
-    for signal, handler in _CONNECTIONS:
+    for signal, handler in [*_CONNECTIONS, *_testing_connections()]:
         signal.disconnect(handler, dispatch_uid=f"stemtrace.{handler.__name__}")

@@ -7,18 +7,25 @@ import binascii
 import hmac
 from collections.abc import Callable
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, WebSocketException, status
+from starlette.requests import HTTPConnection
 
 
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def require_basic_auth(username: str, password: str, realm: str = "stemtrace") -> Callable[[Request], None]:
+def _deny(connection: HTTPConnection, detail: str, headers: dict[str, str] | None = None) -> None:
+    if connection.scope["type"] == "websocket":
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=detail)
+    raise HTTPException(status_code=401, detail=detail, headers=headers)
+
+
+def require_basic_auth(username: str, password: str, realm: str = "stemtrace") -> Callable[[HTTPConnection], None]:
     """HTTP Basic auth with constant-time comparison; answers 401 with ``WWW-Authenticate``."""
     challenge = {"WWW-Authenticate": f'Basic realm="{realm}"'}
 
-    def dependency(request: Request) -> None:
+    def dependency(request: HTTPConnection) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() == "basic":
@@ -29,20 +36,20 @@ def require_basic_auth(username: str, password: str, realm: str = "stemtrace") -
             # Evaluate both comparisons so timing does not reveal which one failed.
             if _same(user, username) & _same(given, password):
                 return
-        raise HTTPException(status_code=401, detail="Not authenticated", headers=challenge)
+        _deny(request, "Not authenticated", challenge)
 
     return dependency
 
 
-def require_api_key(key: str, header: str = "X-API-Key") -> Callable[[Request], None]:
+def require_api_key(key: str, header: str = "X-API-Key") -> Callable[[HTTPConnection], None]:
     """An API key in ``header`` or as ``Authorization: Bearer <key>``."""
 
-    def dependency(request: Request) -> None:
+    def dependency(request: HTTPConnection) -> None:
         given = request.headers.get(header)
         if given is None:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             given = token if scheme.lower() == "bearer" else ""
         if not _same(given, key):
-            raise HTTPException(status_code=401, detail="Invalid or missing API key")
+            _deny(request, "Invalid or missing API key")
 
     return dependency

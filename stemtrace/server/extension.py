@@ -18,6 +18,7 @@ from fastapi.params import Depends as DependsParam
 from stemtrace.engine import create_engine
 from stemtrace.server.routes import build_api_router
 from stemtrace.server.static import add_ui_routes
+from stemtrace.server.ws import Connections, add_websocket_route
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 DEFAULT_MAX_TASKS = 1_000_000
@@ -58,6 +59,7 @@ class StemtraceExtension:
         self.max_tasks = max_tasks
         self.embedded_consumer = embedded_consumer
         self.engine: Any = None
+        self.connections = Connections()
         # Built now so a bad URL fails at construction, not at the first request.
         self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks)
         self._new_engine()
@@ -75,12 +77,13 @@ class StemtraceExtension:
         router.include_router(public, tags=["stemtrace"])
         api = build_api_router(lambda: self.engine, self._health_extra)
         router.include_router(api, prefix="/api", dependencies=guard, tags=["stemtrace"])
+        add_websocket_route(router, lambda: self.engine, guard, self.connections)
         if serve_ui:
             add_ui_routes(router, guard)
         return router
 
     def _health_extra(self) -> dict[str, Any]:
-        return {"websocket_connections": 0, "embedded_consumer": self.embedded_consumer}
+        return {"websocket_connections": self.connections.open, "embedded_consumer": self.embedded_consumer}
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any = None) -> AsyncIterator[None]:

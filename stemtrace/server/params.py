@@ -39,13 +39,13 @@ def parse_time(param: str, value: str | None, *, end_of_day: bool = False) -> fl
     return moment.timestamp()
 
 
-def parse_within(value: str | None) -> float | None:
+def parse_within(value: str | None, param: str = "within") -> float | None:
     """``30s``, ``15m``, ``6h``, ``7d``, ``2w`` as seconds."""
     if value is None or value == "":
         return None
     match = _WITHIN.match(value)
     if not match or int(match.group(1)) == 0:
-        raise bad("within", f"{value!r} is not a duration like 30s, 15m, 6h or 7d")
+        raise bad(param, f"{value!r} is not a duration like 30s, 15m, 6h or 7d")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
 
 
@@ -72,3 +72,23 @@ def parse_states(value: str | None) -> list[str] | None:
     if unknown:
         raise bad("state", f"unknown state(s) {', '.join(unknown)}; use {', '.join(STATES)}")
     return states
+
+
+def recent(within: str) -> tuple[float, float]:
+    """``(now - within, now)``."""
+    span = parse_within(within)
+    end = time.time()
+    return end - (span or 3600), end
+
+
+BUCKETS = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
+
+
+def bucket_seconds(value: str | None, span: float) -> int:
+    """An explicit bucket (1m…7d), or the smallest standard one giving at most 120 buckets."""
+    if value:
+        seconds = parse_within(value, "bucket")
+        if seconds is None or not 60 <= seconds <= 7 * 86400:
+            raise bad("bucket", f"{value!r} must be between 1m and 7d")
+        return int(seconds)
+    return next((b for b in BUCKETS if span / b <= 120), BUCKETS[-1])

@@ -109,6 +109,26 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
             raise HTTPException(status_code=404, detail=f"Graph {root_id} not found")
         return json_response(body)
 
+    @router.api_route("/overview", methods=["GET", "HEAD"], summary="Runs, failures and rates vs the window before")
+    def overview(within: Annotated[str, Query(description="Window: 30s, 15m, 6h, 7d")] = "1h") -> Response:
+        start, end = params.recent(within)
+        return json_response(engine().overview(start, end))
+
+    @router.api_route("/stats/timeseries", methods=["GET", "HEAD"], summary="Tasks per time bucket by state")
+    def timeseries(
+        within: str = "1h",
+        bucket: Annotated[str | None, Query(description="Bucket size 1m…7d; chosen from the window if absent")] = None,
+    ) -> Response:
+        start, end = params.recent(within)
+        return json_response(engine().timeseries(start, end, params.bucket_seconds(bucket, end - start)))
+
+    @router.api_route("/failures", methods=["GET", "HEAD"], summary="Failures grouped by exception type")
+    def failures(group_by: str = "exception", within: str = "1h") -> Response:
+        if group_by != "exception":
+            raise params.bad("group_by", "only 'exception' is supported")
+        start, end = params.recent(within)
+        return json_response(engine().failures(start, end))
+
     @router.api_route("/workers", methods=["GET", "HEAD"], summary="Workers seen")
     def workers() -> Response:
         return json_response(engine().workers())

@@ -44,6 +44,7 @@ class _Worker:
         self.idle.set()
         self.stopping = False
         self.failing = False  # last write failed: the sender is backing off, don't wake it per event
+        self.bytes = 0  # size of what is buffered
         self.sent = 0
         self.dropped = 0
         self.errors = 0
@@ -58,8 +59,18 @@ class BufferedTransport:
 
     name = "buffered"
 
-    def __init__(self, *, buffer_size: int = 10_000, batch_size: int = 500, linger: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        buffer_size: int = 10_000,
+        buffer_bytes: int = 64 * 1024 * 1024,
+        batch_size: int = 500,
+        batch_bytes: int = 1024 * 1024,
+        linger: float = 0.05,
+    ) -> None:
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes  # a second bound: 10k events of 50 KB would be 500 MB
+        self.batch_bytes = batch_bytes
         self.batch_size = batch_size
         self.linger = linger
         self._worker: _Worker | None = None
@@ -88,10 +99,11 @@ class BufferedTransport:
             return
         w = self._current()
         with w.lock:
-            if len(w.buffer) >= self.buffer_size:
-                w.buffer.popleft()
-                w.dropped += 1
             w.buffer.append(data)
+            w.bytes += len(data)
+            while len(w.buffer) > self.buffer_size or (w.bytes > self.buffer_bytes and len(w.buffer) > 1):
+                w.bytes -= len(w.buffer.popleft())
+                w.dropped += 1
             w.idle.clear()
         if len(w.buffer) >= self.batch_size and not w.failing:
             w.wakeup.set()
@@ -195,14 +207,25 @@ class BufferedTransport:
 
     def _take(self, w: _Worker) -> list[bytes]:
         with w.lock:
-            n = min(len(w.buffer), self.batch_size)
-            return [w.buffer.popleft() for _ in range(n)]
+            batch: list[bytes] = []
+            size = 0
+            while w.buffer and len(batch) < self.batch_size and (not batch or size < self.batch_bytes):
+                data = w.buffer.popleft()
+                size += len(data)
+                batch.append(data)
+            w.bytes -= size
+            return batch
 
     def _put_back(self, w: _Worker, batch: list[bytes]) -> None:
         with w.lock:
-            room = self.buffer_size - len(w.buffer)
-            keep = batch[len(batch) - room :] if room < len(batch) else batch
+            # What is buffered now is newer than the batch: when space runs out, the batch gives way.
+            room = max(self.buffer_size - len(w.buffer), 0)
+            keep = batch[max(len(batch) - room, 0) :]  # a copy: the count of dropped ones below needs batch
+            size = sum(map(len, keep))
+            while keep and w.bytes + size > self.buffer_bytes:
+                size -= len(keep.pop(0))
             w.dropped += len(batch) - len(keep)
+            w.bytes += size
             w.buffer.extendleft(reversed(keep))
 
     def _warn(self, message: str, w: _Worker) -> None:

@@ -159,3 +159,32 @@ async def test_ui_is_served_safely(serve: Client) -> None:
     assert cached.status_code == 200 and "immutable" in cached.headers["cache-control"]
     for probe in ["..%2f..%2fpyproject.toml", "assets/..%2f..%2fextension.py", "%2e%2e/routes.py", "a\\..\\b"]:
         assert (await client.get(f"/st/{probe}")).status_code == 404, probe
+
+
+def recent_event(task_id: str, state: str, seconds_ago: float, **fields: Any) -> bytes:
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return orjson.dumps({"task_id": task_id, "name": "app.pay", "state": state, "timestamp": stamp, **fields})
+
+
+async def test_overview_timeseries_and_failures(serve: Client) -> None:
+    client = await serve(
+        [
+            recent_event("now-ok", "SUCCESS", 60),
+            recent_event("now-bad", "FAILURE", 120, exception_type="TimeoutError"),
+            recent_event("earlier-ok", "SUCCESS", 3600 + 600),
+        ]
+    )
+    overview = (await client.get("/st/api/overview?within=1h")).json()
+    assert overview["runs"] == {"value": 2, "baseline": 1}
+    assert overview["failures"]["value"] == 1 and overview["failure_rate"]["value"] == 0.5
+    series = (await client.get("/st/api/stats/timeseries?within=1h")).json()
+    assert series["bucket_seconds"] == 60 and len(series["starts"]) == len(series["counts"]["SUCCESS"])
+    assert sum(series["counts"]["FAILURE"]) == 1
+    failures = (await client.get("/st/api/failures?within=1h")).json()
+    assert failures["groups"][0]["exception_type"] == "TimeoutError"
+    assert failures["groups"][0]["sample_task_ids"] == ["now-bad"]
+    assert (await client.get("/st/api/failures?group_by=name")).status_code == 422
+    assert (await client.get("/st/api/stats/timeseries?bucket=5s")).status_code == 422

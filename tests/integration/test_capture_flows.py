@@ -98,3 +98,40 @@ def test_flows(flows: Flows) -> None:
     assert f"{TASKS}.add" in ready["registered_tasks"]
     assert ready["task_definitions"][f"{TASKS}.flaky"]["bound"] is True
     assert ready["task_definitions"][f"{TASKS}.add"]["signature"] == "(x: int, y: int) -> int"
+
+
+def test_nested_canvas(flows: Flows) -> None:
+    s = flows.s
+    # chord whose body is a chain: headers name the chain's first task as the body's first id
+    body = chain(s("xsum"), s("mul", 2))
+    cc = chord([s("add", i, 1) for i in range(3)], body).delay()
+    assert cc.get(timeout=20) == 12
+    # group of chains, and a chain that contains a chord
+    gc = group(chain(s("add", i, 1), s("mul", 2)) for i in range(2)).delay()
+    assert gc.get(timeout=20) == [2, 4]
+    wc = chain(s("add", 1, 1), chord([s("mul", i) for i in range(1, 3)], s("xsum"))).delay()
+    assert wc.get(timeout=20) == 6
+
+    tasks = flows.wait_for(done(cc.id, *(r.id for r in gc.results), wc.id), timeout=20)
+
+    header_ids = {r.id for r in cc.parent.results}  # cc.parent: the header group
+    header_events = [e for i in header_ids for e in tasks[i]]
+    assert {e["chord_callback_id"] for e in header_events} == {cc.id}  # Celery's callback id: the chain's last
+    (xsum_id,) = {e["chord_body_first_id"] for e in header_events}
+    assert xsum_id != cc.id and {e["name"] for e in tasks[xsum_id]} == {f"{TASKS}.xsum"}
+    assert {e["parent_id"] for e in tasks[xsum_id]} <= header_ids
+    # one trace id for the whole chord-with-chain-body flow
+    flow_ids = header_ids | {xsum_id, cc.id}
+    assert len({e["trace_id"] for i in flow_ids for e in tasks[i]}) == 1
+
+    # group of chains: each chain's steps link parent → child; the whole group shares one trace
+    for r in gc.results:
+        assert {e["parent_id"] for e in tasks[r.id]} == {r.parent.id}
+    members = {r.id for r in gc.results} | {r.parent.id for r in gc.results}
+    assert len({e["trace_id"] for i in members for e in tasks[i]}) == 1
+
+    # chain with a chord: the chord's callback ends up in the chain's trace
+    first = wc
+    while first.parent is not None:
+        first = first.parent
+    assert {e["trace_id"] for e in tasks[wc.id]} == {e["trace_id"] for e in tasks[first.id]}

@@ -193,3 +193,67 @@ def test_memory_transport_delivers_to_global_subscribers() -> None:
     finally:
         unsubscribe()
         t.close()
+
+
+def test_send_failures_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture) -> None:
+    t = Recorder(fail=True)
+    with caplog.at_level("WARNING", logger="stemtrace.transport"):
+        for i in range(5):
+            t.send({"i": i})
+            t.flush(0.5)
+        deadline = time.monotonic() + 2
+        while t.stats()["errors"] < 3 and time.monotonic() < deadline:
+            t.flush(0.2)
+    assert t.stats()["errors"] >= 3
+    assert len([r for r in caplog.records if "could not send" in r.getMessage()]) == 1
+    t.close(0.1)
+
+
+def test_buffer_is_bounded_in_bytes_too_and_batches_by_size() -> None:
+    t = Recorder(buffer_size=10_000, buffer_bytes=100_000, batch_bytes=20_000)
+    t.gate.clear()
+    big = {"blob": "x" * 9_990}  # ~10 KB each
+    for _ in range(100):
+        t.send(big)
+    stats = t.stats()
+    assert stats["buffered"] <= 11 and stats["dropped"] >= 85
+    t.gate.set()
+    assert t.flush(2)
+    assert max(sum(map(len, b)) for b in t.batches) <= 30_000  # a batch stops once it passes batch_bytes
+    t.close()
+
+
+def test_ssl_cert_reqs_spelling_is_normalised() -> None:
+    from stemtrace.transport.redis import _normalize_url
+
+    assert _normalize_url("rediss://h:6380/0?ssl_cert_reqs=CERT_NONE") == "rediss://h:6380/0?ssl_cert_reqs=none"
+    assert _normalize_url("redis://h/0") == "redis://h/0"
+
+
+@pytest.mark.redis
+def test_unix_socket_url(tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed: run `make test`")
+    sock = tmp_path / "r.sock"
+    proc = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t = transport_for_url(f"redis+socket://{sock}", "unixtest")
+        t.send({"task_id": "via-socket"})
+        assert t.flush(5), t.stats()
+        entries = redis.Redis(unix_socket_path=str(sock)).xrange("unixtest:events")
+        assert orjson.loads(entries[0][1][b"data"]) == {"task_id": "via-socket"}
+        t.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::consumer;
 use crate::error::{Error, Result};
 use crate::event::{decode, Decoded, SkipReason};
+use crate::feed::{Changes, Feed};
 use crate::json::Obj;
 use crate::query::{self, TaskFilter};
 use crate::store::{Applied, Store};
@@ -84,6 +85,7 @@ pub struct Engine {
     /// Bumped after every applied batch; live views poll it to know something changed.
     pub version: AtomicU64,
     consumer: Mutex<Option<consumer::Handle>>,
+    feed: Mutex<Feed>,
 }
 
 impl Engine {
@@ -97,6 +99,7 @@ impl Engine {
             health,
             version: AtomicU64::new(0),
             consumer: Mutex::new(None),
+            feed: Mutex::new(Feed::default()),
         }
     }
 
@@ -119,13 +122,26 @@ impl Engine {
             return 0;
         }
         let (mut applied, mut duplicates) = (0, 0);
+        let mut fresh = Vec::with_capacity(tasks.len());
         {
             let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             for (ev, raw) in &tasks {
                 match store.apply(ev, raw) {
                     Applied::Duplicate => duplicates += 1,
-                    Applied::New | Applied::Updated => applied += 1,
+                    Applied::New | Applied::Updated => {
+                        applied += 1;
+                        fresh.push(ev);
+                    }
                 }
+            }
+        }
+        {
+            let mut feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut stamp = Vec::with_capacity(27);
+            for ev in fresh {
+                stamp.clear();
+                crate::time::write_iso(&mut stamp, ev.timestamp.unwrap_or_default());
+                feed.push(ev, std::str::from_utf8(&stamp).unwrap_or_default());
             }
         }
         for (ev, _) in &tasks {
@@ -163,6 +179,21 @@ impl Engine {
         }
     }
 
+    /// Task updates after `since`, optionally only those of the flow containing `flow` (a task id or
+    /// `group:<id>`); `coalesce` keeps the latest update per task.
+    pub fn changes(&self, since: u64, flow: Option<&str>, coalesce: bool, max: usize) -> Changes {
+        let feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match flow {
+            None => feed.since(since, coalesce, max, |_| true),
+            Some(id) => self.read(|store| {
+                let rep = query::flow_member(store, id).map(|slot| store.flow_of(slot));
+                feed.since(since, coalesce, max, |key| {
+                    rep.is_some() && store.slot_of(key).map(|s| store.flow_of(s)) == rep
+                })
+            }),
+        }
+    }
+
     pub fn list_tasks(&self, f: &TaskFilter) -> Vec<u8> {
         self.read(|s| query::list_tasks(s, f))
     }
@@ -189,6 +220,21 @@ impl Engine {
 
     pub fn registry(&self, q: Option<&str>, status: Option<&str>) -> Vec<u8> {
         self.read(|s| query::registry(s, &self.workers, q, status))
+    }
+
+    pub fn overview(&self, start: Micros, end: Micros) -> Vec<u8> {
+        let now = now_micros();
+        let total = self.workers.map.len();
+        let online = self.workers.map.iter().filter(|w| w.status(now) == "online").count();
+        self.read(|s| crate::stats::overview(s, start, end, online, total))
+    }
+
+    pub fn timeseries(&self, start: Micros, end: Micros, bucket: Micros) -> Vec<u8> {
+        self.read(|s| crate::stats::timeseries(s, start, end, bucket))
+    }
+
+    pub fn failures(&self, start: Micros, end: Micros) -> Vec<u8> {
+        self.read(|s| crate::stats::failures(s, start, end))
     }
 
     pub fn health(&self) -> Vec<u8> {

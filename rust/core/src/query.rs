@@ -125,12 +125,17 @@ pub fn list_graphs(store: &Store, limit: usize, offset: usize, from: Option<Micr
     out
 }
 
+/// A task of the flow named by a task id or a container id (`group:<id>`).
+pub fn flow_member(store: &Store, id: &str) -> Option<u32> {
+    match id.strip_prefix("group:") {
+        Some(group) => store.groups.get(&crate::store::TaskKey::new(group))?.first().copied(),
+        None => store.slot(id),
+    }
+}
+
 /// The flow detail for a task id or a container id (`group:<id>`).
 pub fn get_graph(store: &Store, id: &str) -> Option<Vec<u8>> {
-    let member = match id.strip_prefix("group:") {
-        Some(group) => store.groups.get(&crate::store::TaskKey::new(group))?.first().copied()?,
-        None => store.slot(id)?,
-    };
+    let member = flow_member(store, id)?;
     let view = FlowView::build(store, store.flow_of(member));
     if !view.contains(id) {
         return None;

@@ -28,6 +28,13 @@ fn micros(ts: Option<f64>, name: &'static str) -> PyResult<Option<Micros>> {
         .transpose()
 }
 
+fn window(start_ts: f64, end_ts: f64) -> PyResult<(Micros, Micros)> {
+    match (micros(Some(start_ts), "start_ts")?, micros(Some(end_ts), "end_ts")?) {
+        (Some(start), Some(end)) if start <= end => Ok((start, end)),
+        _ => Err(PyValueError::new_err("start_ts must not be after end_ts")),
+    }
+}
+
 /// The engine: consumer + graph store + queries answering JSON bytes.
 #[pyclass(frozen, module = "stemtrace._engine")]
 struct Engine {
@@ -71,6 +78,20 @@ impl Engine {
     #[getter]
     fn version(&self) -> u64 {
         self.inner.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// `(seq, gap, [update JSON])`: task updates after `since` (see the core's `Engine::changes`).
+    #[pyo3(signature = (since, flow=None, coalesce=true, max=1000))]
+    fn changes<'py>(
+        &self,
+        py: Python<'py>,
+        since: u64,
+        flow: Option<&str>,
+        coalesce: bool,
+        max: usize,
+    ) -> (u64, bool, Vec<Bound<'py, PyBytes>>) {
+        let c = py.detach(|| self.inner.changes(since, flow, coalesce, max));
+        (c.next, c.gap, c.items.iter().map(|i| bytes(py, i)).collect())
     }
 
     fn health<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
@@ -144,6 +165,34 @@ impl Engine {
 
     fn get_graph<'py>(&self, py: Python<'py>, root_id: &str) -> Option<Bound<'py, PyBytes>> {
         py.detach(|| self.inner.get_graph(root_id)).map(|b| bytes(py, &b))
+    }
+
+    /// Runs, failures and rates in `[start_ts, end_ts]` against the window before it.
+    fn overview<'py>(&self, py: Python<'py>, start_ts: f64, end_ts: f64) -> PyResult<Bound<'py, PyBytes>> {
+        let (start, end) = window(start_ts, end_ts)?;
+        let out = py.detach(|| self.inner.overview(start, end));
+        Ok(bytes(py, &out))
+    }
+
+    /// Tasks per bucket of `bucket_seconds` by state.
+    fn timeseries<'py>(
+        &self,
+        py: Python<'py>,
+        start_ts: f64,
+        end_ts: f64,
+        bucket_seconds: u32,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let (start, end) = window(start_ts, end_ts)?;
+        let bucket = Micros::from(bucket_seconds.max(1)) * 1_000_000;
+        let out = py.detach(|| self.inner.timeseries(start, end, bucket));
+        Ok(bytes(py, &out))
+    }
+
+    /// Failed tasks grouped by exception type.
+    fn failures<'py>(&self, py: Python<'py>, start_ts: f64, end_ts: f64) -> PyResult<Bound<'py, PyBytes>> {
+        let (start, end) = window(start_ts, end_ts)?;
+        let out = py.detach(|| self.inner.failures(start, end));
+        Ok(bytes(py, &out))
     }
 
     #[pyo3(signature = (hostname=None))]

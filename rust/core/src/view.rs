@@ -130,10 +130,15 @@ impl<'s> FlowView<'s> {
         let in_flow: HashSet<u32> = tasks.iter().copied().collect();
         let id = |slot: u32| store.task(slot).key.to_string();
 
+        // Celery gives a chord's callback the header's group id: it belongs after the chord, not in it.
+        let callback_keys: HashSet<&TaskKey> = tasks.iter().filter_map(|&t| store.task(t).chord_callback.as_ref()).collect();
         let mut by_group: HashMap<&TaskKey, Vec<u32>> = HashMap::new();
         for &t in &tasks {
-            if let Some(g) = &store.task(t).group {
-                by_group.entry(g).or_default().push(t);
+            let task = store.task(t);
+            if let Some(g) = &task.group {
+                if !callback_keys.contains(&task.key) {
+                    by_group.entry(g).or_default().push(t);
+                }
             }
         }
         let mut containers: Vec<Container> = by_group
@@ -358,4 +363,43 @@ pub fn write_graph(out: &mut Vec<u8>, view: &FlowView<'_>, node: &str) {
     }
     buf.push(b'}');
     o.finish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{decode, Decoded};
+
+    fn build(events: &[String]) -> Store {
+        let mut store = Store::new(100);
+        for raw in events {
+            let Ok(Decoded::Task(ev)) = decode(raw.as_bytes()) else { panic!("{raw}") };
+            store.apply(&ev, raw.as_bytes());
+        }
+        store
+    }
+
+    fn ev(id: &str, state: &str, extra: &str) -> String {
+        format!(r#"{{"task_id":"{id}","name":"t","state":"{state}","timestamp":"2025-01-01T00:00:01Z"{extra}}}"#)
+    }
+
+    #[test]
+    fn chord_callback_sharing_the_group_id_stays_outside_the_container() {
+        let header = r#","group_id":"g","chord_callback_id":"cb","root_id":"h1""#;
+        let store = build(&[
+            ev("h1", "SUCCESS", header),
+            ev("h2", "SUCCESS", header),
+            ev("cb", "SUCCESS", r#","group_id":"g","parent_id":"h2","root_id":"h1""#),
+        ]);
+        let view = FlowView::build(&store, store.flow_of(store.slot("h1").unwrap()));
+        assert_eq!(view.root(), Some("group:g"));
+        let mut out = Vec::new();
+        write_graph(&mut out, &view, "group:g");
+        let graph: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let chord = &graph["nodes"]["group:g"];
+        assert_eq!(chord["node_type"], "CHORD");
+        assert_eq!(chord["members"].as_array().unwrap().len(), 2);
+        assert_eq!(graph["nodes"]["cb"]["parent_id"], "group:g");
+        assert_eq!(graph["nodes"].as_object().unwrap().len(), 4);
+    }
 }

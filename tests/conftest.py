@@ -33,17 +33,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis that answers: STEMTRACE_TEST_REDIS_URL, else 127.0.0.1:6379, else our own redis-server.
-
-    `make test` installs redis-server when it is missing; if it still is not there we fail loudly
-    rather than skip, so a green run always means the Redis tests ran.
-    """
-    for url in (os.environ.get("STEMTRACE_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"):
-        if url and _answers(url):
-            yield url
-            return
+def start_redis_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free port (keeps nothing on disk); fails the test if impossible."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail(
@@ -51,7 +42,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "(it installs Debian's redis-server) or set STEMTRACE_TEST_REDIS_URL"
         )
     port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
         stdout=subprocess.DEVNULL,
@@ -64,6 +54,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             pytest.fail(f"started redis-server on port {port} but it never answered")
         time.sleep(0.05)
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis that answers: STEMTRACE_TEST_REDIS_URL, else 127.0.0.1:6379, else our own redis-server.
+
+    `make test` installs redis-server when it is missing; if it still is not there we fail loudly
+    rather than skip, so a green run always means the Redis tests ran.
+    """
+    for url in (os.environ.get("STEMTRACE_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"):
+        if url and _answers(url):
+            yield url
+            return
+    proc, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
     proc.terminate()
     proc.wait(5)
@@ -80,3 +85,12 @@ def stream_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[str]:
+    """A Redis of this test alone, for tests that assert on everything the server sends to Redis."""
+    proc, url = start_redis_server(tmp_path)
+    yield url
+    proc.terminate()
+    proc.wait(5)

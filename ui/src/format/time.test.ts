@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { formatAgo, formatDuration, formatTime, formatTimestamp, shortId } from "./time";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatAgo, formatDuration, formatTime, formatTimestamp, setTimeZoneMode, shortId, timeZoneMode } from "./time";
 
 describe("formatDuration", () => {
   it.each([
@@ -63,5 +63,24 @@ describe("shortId", () => {
     expect(shortId("0123456789abcdef")).toBe("01234567");
     expect(shortId("abc")).toBe("abc");
     expect(shortId(null)).toBe("—");
+  });
+});
+
+describe("UTC mode", () => {
+  afterEach(() => setTimeZoneMode("local"));
+
+  it("formats in UTC whatever the local zone", () => {
+    setTimeZoneMode("utc");
+    expect(timeZoneMode()).toBe("utc");
+    expect(formatTime("2024-01-02T03:04:05.067Z", new Date("2024-01-02T20:00:00Z"))).toBe("03:04:05");
+    expect(formatTime("2024-01-02T03:04:05.067Z", new Date("2024-01-03T00:00:00Z"))).toBe("2024-01-02 03:04:05");
+    expect(formatTimestamp("2024-01-02T03:04:05.067Z")).toBe("2024-01-02 03:04:05.067Z");
+  });
+
+  it("goes back to local time", () => {
+    setTimeZoneMode("utc");
+    setTimeZoneMode("local");
+    const at = new Date(2024, 0, 2, 3, 4, 5, 67);
+    expect(formatTimestamp(at.toISOString())).toBe("2024-01-02 03:04:05.067");
   });
 });

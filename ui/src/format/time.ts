@@ -1,4 +1,23 @@
-// Human-readable durations and timestamps (shown in the viewer's local time zone).
+// Human-readable durations and timestamps, in the viewer's local time zone or in UTC (header toggle).
+
+export type TimeZoneMode = "local" | "utc";
+let zone: TimeZoneMode = "local";
+
+/** Switch every formatter below between local time and UTC. */
+export function setTimeZoneMode(mode: TimeZoneMode): void {
+  zone = mode;
+}
+
+export function timeZoneMode(): TimeZoneMode {
+  return zone;
+}
+
+/** Calendar fields of a date in the current mode. */
+function fields(date: Date) {
+  return zone === "utc"
+    ? [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
+    : [date.getFullYear(), date.getMonth(), date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds()];
+}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
@@ -23,21 +42,22 @@ function parse(iso: string | null | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** Local "HH:MM:SS" for today, "YYYY-MM-DD HH:MM:SS" for any other day; "—" when absent or invalid. */
+/** "HH:MM:SS" for today, "YYYY-MM-DD HH:MM:SS" for any other day; "—" when absent or invalid. */
 export function formatTime(iso: string | null | undefined, now: Date = new Date()): string {
   const date = parse(iso);
   if (!date) return "—";
-  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-  const sameDay =
-    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
-  return sameDay ? time : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
+  const [year, month, day, hours, minutes, seconds] = fields(date) as [number, number, number, number, number, number];
+  const [nowYear, nowMonth, nowDay] = fields(now);
+  const time = `${pad(hours)}:${pad(minutes)}:${pad(seconds)}`;
+  const sameDay = year === nowYear && month === nowMonth && day === nowDay;
+  return sameDay ? time : `${year}-${pad(month + 1)}-${pad(day)} ${time}`;
 }
 
-/** Full local timestamp with milliseconds, for detail views and tooltips. */
+/** Full timestamp with milliseconds (and "Z" in UTC mode), for detail views and tooltips. */
 export function formatTimestamp(iso: string | null | undefined): string {
   const date = parse(iso);
   if (!date) return "—";
-  return `${formatTime(iso, new Date(0))}.${pad(date.getMilliseconds(), 3)}`;
+  return `${formatTime(iso, new Date(0))}.${pad(date.getMilliseconds(), 3)}${zone === "utc" ? "Z" : ""}`;
 }
 
 /** "just now", "12s ago", "5m ago", "3h ago", "2d ago". */

@@ -11,10 +11,10 @@ if [ ! -x "$PEERS_VENV/bin/python" ]; then
     "$PY" -m venv "$PEERS_VENV"
 fi
 if "$PEERS_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('stemtrace') != '$PEER_VERSION')" \
-    2>/dev/null && "$PEERS_VENV/bin/python" -c "import celery, redis" 2>/dev/null; then
+    2>/dev/null && "$PEERS_VENV/bin/python" -c "import celery, redis, packaging" 2>/dev/null; then
     echo "peer venv ready: $PEERS_VENV (stemtrace $PEER_VERSION)"
     exit 0
 fi
 "$PEERS_VENV/bin/pip" install --quiet --upgrade pip
-"$PEERS_VENV/bin/pip" install --quiet "stemtrace==$PEER_VERSION" celery redis
+"$PEERS_VENV/bin/pip" install --quiet "stemtrace==$PEER_VERSION" celery redis packaging
 "$PEERS_VENV/bin/python" -c "import importlib.metadata as m; print('peer venv ready:', '$PEERS_VENV', 'stemtrace', m.version('stemtrace'))"

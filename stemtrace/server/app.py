@@ -8,34 +8,36 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from stemtrace._version import __version__
-from stemtrace.server.auth import require_api_key, require_basic_auth
+from stemtrace.server.auth import require_api_key
 from stemtrace.server.extension import DEFAULT_MAX_TASKS, StemtraceExtension
+from stemtrace.server.login import FormLogin
 
 MOUNT = "/stemtrace"
 
 
-def _auth_from_env() -> Any:
+def _login_from_env() -> FormLogin | None:
     user, password = os.environ.get("STEMTRACE_LOGIN_USER"), os.environ.get("STEMTRACE_LOGIN_PASSWORD")
-    if user and password:
-        return require_basic_auth(user, password)
-    key = os.environ.get("STEMTRACE_API_KEY")
-    return require_api_key(key) if key else None
+    if not (user and password):
+        return None
+    return FormLogin(user, password, MOUNT, secret=os.environ.get("STEMTRACE_SECRET_KEY"))
 
 
 def create_app() -> FastAPI:
     """Read ``STEMTRACE_*`` settings (the CLI sets them from its flags) and build the app."""
+    login = _login_from_env()
+    key = os.environ.get("STEMTRACE_API_KEY")
+    auth = login.dependency if login else require_api_key(key) if key else None
     flow = StemtraceExtension(
         transport_url=os.environ.get("STEMTRACE_TRANSPORT_URL"),
         broker_url=os.environ.get("STEMTRACE_BROKER_URL"),
         prefix=os.environ.get("STEMTRACE_PREFIX"),
         max_tasks=int(os.environ.get("STEMTRACE_MAX_TASKS", DEFAULT_MAX_TASKS)),
-        auth_dependency=_auth_from_env(),
+        auth_dependency=auth,
     )
     lifespan = flow.lifespan
     if os.environ.get("STEMTRACE_DEMO") == "1":
@@ -58,6 +60,8 @@ def create_app() -> FastAPI:
         openapi_url=f"{MOUNT}/openapi.json",
         redoc_url=None,
     )
+    if login:
+        app.include_router(login.router(), prefix=MOUNT)
     app.include_router(flow.router, prefix=MOUNT)
 
     @app.get("/", include_in_schema=False)

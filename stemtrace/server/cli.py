@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("-A", "--app", default=_env("APP"), help="Celery app (module:attr) to read broker_url from")
     server.add_argument("--prefix", default=_env("PREFIX", "stemtrace"), help="event stream prefix")
     server.add_argument("--max-tasks", type=int, default=int(_env("MAX_TASKS", "1000000") or 0))
-    server.add_argument("--login-user", default=_env("LOGIN_USER"), help="require HTTP Basic auth with this user")
+    server.add_argument("--login-user", default=_env("LOGIN_USER"), help="require sign-in (form, or HTTP Basic)")
     server.add_argument("--login-password", default=_env("LOGIN_PASSWORD"))
     server.add_argument("--api-key", default=_env("API_KEY"), help="require this API key (X-API-Key or Bearer)")
 

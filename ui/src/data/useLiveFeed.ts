@@ -1,53 +1,37 @@
-// The WebSocket feed at {prefix}/ws. Any update frame triggers a (throttled) refresh of the mounted
-// views, so changes show up at once instead of at the next poll; polling goes on as the safety net.
-// Reconnects with backoff; returns whether the feed is connected.
-import { useEffect, useState } from "react";
+// The WebSocket feed at {prefix}/ws (protocol stemtrace.v1, see liveClient.ts): list pages follow the
+// "tasks" topic, a flow page its flow. A batch or resync asks every mounted view to fetch again, at most
+// once a second; while the feed is down, views poll (usePolled). Returns whether the feed is connected.
+import { useEffect, useRef, useState } from "react";
 import { wsUrl } from "../api/base";
-import { requestRefresh } from "./refresh";
+import { LiveClient, PROTOCOL, type Topic } from "./liveClient";
+import { requestRefresh, setLive } from "./refresh";
 
-const REFRESH_THROTTLE_MS = 300;
-const MAX_BACKOFF_MS = 30_000;
-
-export function useLiveFeed(): boolean {
+export function useLiveFeed(topic: Topic): boolean {
   const [connected, setConnected] = useState(false);
+  const client = useRef<LiveClient | undefined>(undefined);
 
   useEffect(() => {
     if (typeof WebSocket === "undefined") return;
-    let socket: WebSocket | undefined;
-    let retry: number | undefined;
-    let throttle: number | undefined;
-    let backoff = 1000;
-    let stopped = false;
-
-    const connect = () => {
-      socket = new WebSocket(wsUrl());
-      socket.onopen = () => {
-        backoff = 1000;
-        setConnected(true);
-      };
-      socket.onmessage = () => {
-        if (throttle !== undefined) return;
-        throttle = window.setTimeout(() => {
-          throttle = undefined;
-          requestRefresh();
-        }, REFRESH_THROTTLE_MS);
-      };
-      socket.onclose = () => {
-        setConnected(false);
-        if (stopped) return;
-        retry = window.setTimeout(connect, backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      };
-    };
-
-    connect();
+    const live = new LiveClient({
+      connect: () => new WebSocket(wsUrl(), PROTOCOL),
+      onChange: requestRefresh,
+      onStatus: (isConnected) => {
+        setLive(isConnected);
+        setConnected(isConnected);
+      },
+    });
+    client.current = live;
+    live.start();
     return () => {
-      stopped = true;
-      window.clearTimeout(retry);
-      window.clearTimeout(throttle);
-      socket?.close();
+      live.stop();
+      client.current = undefined;
     };
   }, []);
+
+  const topicKey = topic.topic === "flow" ? `flow:${topic.id}` : "tasks";
+  useEffect(() => {
+    client.current?.subscribe(topic); // keyed on topicKey: the object itself is new on every render
+  }, [topicKey]);
 
   return connected;
 }

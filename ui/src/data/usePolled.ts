@@ -1,8 +1,8 @@
-// Fetch now, then every `intervalMs` while the tab is visible, on coming back to the tab, and on every
-// requestRefresh().
+// Fetch now, then every `intervalMs` while the tab is visible (every LIVE_REFRESH_MS at most while the
+// live feed is connected and pushes refreshes), on coming back to the tab, and on every requestRefresh().
 // When `key` changes the previous data stays visible (with `loading` set) until the new answer arrives.
 import { useEffect, useRef, useState } from "react";
-import { onRefresh } from "./refresh";
+import { isLive, LIVE_REFRESH_MS, onRefresh } from "./refresh";
 
 export interface Polled<T> {
   data: T | undefined;
@@ -23,9 +23,11 @@ export function usePolled<T>(key: string, fetcher: (signal: AbortSignal) => Prom
   useEffect(() => {
     let controller: AbortController | undefined;
     let stopped = false;
+    let lastLoad = 0;
 
     const load = () => {
       if (controller) return; // one request at a time
+      lastLoad = Date.now();
       const current = new AbortController();
       controller = current;
       fetcherRef
@@ -47,7 +49,9 @@ export function usePolled<T>(key: string, fetcher: (signal: AbortSignal) => Prom
 
     load();
     const timer = window.setInterval(() => {
-      if (document.visibilityState !== "hidden") load();
+      if (document.visibilityState === "hidden") return;
+      if (isLive() && Date.now() - lastLoad < Math.max(intervalMs, LIVE_REFRESH_MS)) return;
+      load();
     }, intervalMs);
     const onVisible = () => {
       if (document.visibilityState === "visible") load();

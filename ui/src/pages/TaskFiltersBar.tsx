@@ -5,6 +5,7 @@ import { emptyFilters, hasFilters, type TaskFilters, type TextFilter } from "../
 
 const TEXT_FIELDS: { key: TextFilter; label: string; placeholder: string }[] = [
   { key: "name", label: "Task name", placeholder: "Name contains…" },
+  { key: "name_exact", label: "Exact task name", placeholder: "Exact name" },
   { key: "search", label: "Args, kwargs, result", placeholder: "Search args / result…" },
   { key: "hostname", label: "Worker", placeholder: "celery@host" },
   { key: "queue", label: "Queue", placeholder: "Queue" },

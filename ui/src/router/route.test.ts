@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { links, parseHash } from "./route";
 
 describe("parseHash", () => {
-  it("defaults to the task list", () => {
-    expect(parseHash("").route).toEqual({ page: "tasks" });
-    expect(parseHash("#/").route).toEqual({ page: "tasks" });
+  it("defaults to the overview", () => {
+    expect(parseHash("").route).toEqual({ page: "overview" });
+    expect(parseHash("#/").route).toEqual({ page: "overview" });
   });
 
   it.each([
@@ -13,6 +13,9 @@ describe("parseHash", () => {
     ["#/flows", { page: "flows" }],
     ["#/flows/root-1", { page: "flow", id: "root-1" }],
     ["#/workers", { page: "workers" }],
+    ["#/overview", { page: "overview" }],
+    ["#/registry", { page: "registry" }],
+    ["#/registry/x", { page: "notFound" }],
     ["#/nope", { page: "notFound" }],
     ["#/tasks/a/b", { page: "notFound" }],
     ["#/workers/x", { page: "notFound" }],

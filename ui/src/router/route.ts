@@ -1,10 +1,13 @@
-// Hash routes: #/tasks, #/tasks/<id>, #/flows, #/flows/<root_id>, #/workers — each with an optional ?query.
+// Hash routes: #/ and #/overview, #/tasks, #/tasks/<id>, #/flows, #/flows/<root_id>, #/registry, #/workers —
+// each with an optional ?query.
 
 export type Route =
+  | { page: "overview" }
   | { page: "tasks" }
   | { page: "task"; id: string }
   | { page: "flows" }
   | { page: "flow"; id: string }
+  | { page: "registry" }
   | { page: "workers" }
   | { page: "notFound" };
 
@@ -26,10 +29,14 @@ function toRoute(section: string, id: string | undefined, extra: boolean): Route
   if (extra) return { page: "notFound" };
   switch (section) {
     case "":
+    case "overview":
+      return id === undefined ? { page: "overview" } : { page: "notFound" };
     case "tasks":
-      return id === undefined ? { page: "tasks" } : section ? { page: "task", id } : { page: "notFound" };
+      return id === undefined ? { page: "tasks" } : { page: "task", id };
     case "flows":
       return id === undefined ? { page: "flows" } : { page: "flow", id };
+    case "registry":
+      return id === undefined ? { page: "registry" } : { page: "notFound" };
     case "workers":
       return id === undefined ? { page: "workers" } : { page: "notFound" };
     default:
@@ -52,9 +59,11 @@ export function hrefFor(path: string, query?: URLSearchParams): string {
 }
 
 export const links = {
+  overview: (query?: URLSearchParams) => hrefFor("/overview", query),
   tasks: (query?: URLSearchParams) => hrefFor("/tasks", query),
   task: (id: string) => hrefFor(`/tasks/${encodeURIComponent(id)}`),
   flows: (query?: URLSearchParams) => hrefFor("/flows", query),
   flow: (rootId: string) => hrefFor(`/flows/${encodeURIComponent(rootId)}`),
+  registry: (query?: URLSearchParams) => hrefFor("/registry", query),
   workers: () => hrefFor("/workers"),
 };

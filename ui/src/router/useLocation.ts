@@ -19,7 +19,7 @@ export function useLocation(): Location & { replaceQuery: (query: URLSearchParam
   const hash = useSyncExternalStore(subscribe, getHash);
   const location = parseHash(hash);
   const replaceQuery = useCallback((query: URLSearchParams) => {
-    const path = window.location.hash.replace(/^#/, "").split("?")[0] || "/tasks";
+    const path = window.location.hash.replace(/^#/, "").split("?")[0] || "/overview";
     window.history.replaceState(window.history.state, "", hrefFor(path, query));
     window.dispatchEvent(new Event(CHANGE));
   }, []);

@@ -4,6 +4,7 @@ import { emptyFilters, filtersFromQuery, filtersToApiParams, filtersToQuery, has
 const full: TaskFilters = {
   states: ["FAILURE", "RETRY"],
   name: "tasks.add",
+  name_exact: "tasks.add",
   hostname: "celery@w1",
   queue: "default",
   exception_type: "ValueError",

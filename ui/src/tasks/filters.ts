@@ -2,7 +2,7 @@
 import type { QueryValue } from "../api/base";
 import { TASK_STATES, type TaskState } from "../api/types";
 
-export const TEXT_FILTERS = ["name", "hostname", "queue", "exception_type", "trace_id", "search"] as const;
+export const TEXT_FILTERS = ["name", "name_exact", "hostname", "queue", "exception_type", "trace_id", "search"] as const;
 export type TextFilter = (typeof TEXT_FILTERS)[number];
 
 export interface TaskFilters extends Record<TextFilter, string> {
@@ -15,6 +15,7 @@ export const PAGE_SIZE = 50;
 export const emptyFilters: TaskFilters = {
   states: [],
   name: "",
+  name_exact: "",
   hostname: "",
   queue: "",
   exception_type: "",

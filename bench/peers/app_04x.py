@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 
-import stemtrace
 from celery import Celery, chain, chord, group
+
+import stemtrace
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 PREFIX = os.environ.get("STEMTRACE_PREFIX", "stemtrace")

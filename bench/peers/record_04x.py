@@ -46,18 +46,20 @@ def main() -> int:
     os.environ.update(CELERY_BROKER_URL=opts.redis, STEMTRACE_PREFIX=run, CELERY_TASK_DEFAULT_QUEUE=queue)
     sys.path.insert(0, str(HERE))
     import redis
+
     import stemtrace
 
     assert stemtrace.__version__ == "0.4.5", f"run me with the peer venv (found stemtrace {stemtrace.__version__})"
-    import app_04x  # noqa: E402  (needs the environment above)
+    import app_04x  # needs the environment above
 
     client = redis.Redis.from_url(opts.redis)
     key = f"{run}:events"
     celery = Path(sys.executable).with_name("celery")
     log_path = Path(tempfile.mkdtemp(prefix="peer04x-")) / "worker.log"
     env = dict(os.environ, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
-    cmd = [str(celery), "-A", "app_04x", "worker", "--pool", "prefork", "-c", "2", "-n", f"peer04x-{run[-6:]}@%h",
-           "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"]  # fmt: skip
+    cmd = [str(celery), "-A", "app_04x", "worker", "--pool", "prefork", "-c", "2",
+           "-n", f"peer04x-{run[-6:]}@%h", "-Q", queue,
+           "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"]  # fmt: skip
     task_ids: set[str] = set()
     group_ids: set[str] = set()
     opts.out.mkdir(parents=True, exist_ok=True)
@@ -158,9 +160,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def cleanup(client: Any, key: str, queue: str, task_ids: set[str], group_ids: set[str]) -> None:
     """Delete the stream and the Celery keys this run created (results, chord counters, our queue)."""
-    doomed = [key, queue, f"_kombu.binding.{queue}"]
+    doomed = [key, queue]
     doomed += [f"celery-task-meta-{t}" for t in task_ids]
-    for g in group_ids:
+    for g in (*group_ids, queue):  # chord counters / taskset results; kombu's bindings of our queue
         doomed += [k.decode() for k in client.scan_iter(match=f"*{g}*")]
     client.delete(*doomed)
 

@@ -12,6 +12,7 @@ from stemtrace._version import __version__
 from stemtrace.server import params
 
 JSON = "application/json"
+MAX_OFFSET = 2**31 - 1  # beyond any store; also keeps the value a machine integer for the engine
 
 
 def json_response(body: bytes) -> Response:
@@ -39,7 +40,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
     @router.api_route("/tasks", methods=["GET", "HEAD"], summary="Tasks, newest first, filtered and paged")
     def list_tasks(
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         state: Annotated[str | None, Query(description="Comma-separated states, any case")] = None,
         name: Annotated[str | None, Query(description="Case-insensitive substring of the task name")] = None,
         name_exact: str | None = None,
@@ -94,7 +95,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
     @router.api_route("/graphs", methods=["GET", "HEAD"], summary="Root flows, newest first")
     def list_graphs(
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         from_date: str | None = None,
         to_date: str | None = None,
         within: str | None = None,

@@ -1,0 +1,38 @@
+"""The Celery app of the producer-overhead benchmark: one trivial task.
+
+``BENCH_MODE`` picks what the worker carries: ``plain`` (Celery alone) or ``stemtrace`` (our library).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+app = Celery("bench_producer", broker=BROKER_URL)
+app.conf.update(
+    task_ignore_result=True,
+    worker_prefetch_multiplier=64,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_default_queue=os.environ.get("BENCH_QUEUE", "bench"),
+)
+
+if os.environ.get("BENCH_MODE") == "stemtrace":
+    import stemtrace
+
+    stemtrace.init(app, transport_url=BROKER_URL, prefix=os.environ.get("BENCH_PREFIX", "bench"))
+
+
+@app.task(name="bench.noop")
+def noop(i: int) -> int:
+    return i
+
+
+@app.task(name="bench.done")
+def done(marker: str) -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).set(marker, "1", ex=600)

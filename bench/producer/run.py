@@ -1,0 +1,152 @@
+"""Producer overhead: worker CPU per task and tasks/s with and without stemtrace, runs interleaved.
+
+    .venv/bin/python -m bench.producer.run --tasks 20000 --rounds 5
+
+Each round starts a fresh prefork worker (one child) per mode, publishes N trivial tasks plus a final
+marker task, and measures the worker's CPU time (main process and children, from /proc) and the wall
+time until the marker ran. It also measures the CPU the *publishing* process spends per task with
+stemtrace.init active. Results go to bench/producer/RESULTS.md (appended, with the command and date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).with_name("RESULTS.md")
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its live children."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK
+    return total
+
+
+def start_worker(mode: str, broker: str, queue: str, prefix: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_BROKER_URL=broker, BENCH_QUEUE=queue, BENCH_PREFIX=prefix)
+    env["PYTHONPATH"] = str(REPO)
+    celery = str(Path(sys.executable).with_name("celery"))
+    cmd = [celery, "-A", "bench.producer.app", "worker", "--pool", "prefork", "-c", "1", "-Q", queue,
+           "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc
+
+
+def one_run(mode: str, n: int, broker: str) -> tuple[float, float]:
+    """(worker CPU ms per task, tasks per second) for one fresh worker."""
+    from bench.producer.app import app
+
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(broker)
+    worker = start_worker(mode, broker, queue, prefix)
+    try:
+        warm = f"warm-{uuid.uuid4().hex}"
+        app.send_task("bench.done", (warm,), queue=queue)
+        deadline = time.monotonic() + 60
+        while not client.get(warm):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise RuntimeError(f"{mode} worker did not start")
+            time.sleep(0.02)
+        marker = f"done-{uuid.uuid4().hex}"
+        cpu0, t0 = tree_cpu(worker.pid), time.monotonic()
+        with app.producer_or_acquire() as producer:
+            for i in range(n):
+                app.send_task("bench.noop", (i,), queue=queue, producer=producer)
+            app.send_task("bench.done", (marker,), queue=queue, producer=producer)
+        while not client.get(marker):
+            time.sleep(0.005)
+        wall, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
+        return cpu / n * 1000, n / wall
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        client.delete(f"{prefix}:events")
+
+
+def publisher_cost(n: int, broker: str) -> float:
+    """CPU µs per task spent by a publishing process with stemtrace.init active, minus plain Celery's."""
+    code = f"""
+import os, resource, sys
+os.environ['BENCH_MODE'] = sys.argv[1]
+from bench.producer.app import app
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
+with app.producer_or_acquire() as p:
+    for i in range(200): app.send_task('bench.noop', (i,), queue='bench-pub-sink', producer=p)
+    c0 = cpu()
+    for i in range({n}): app.send_task('bench.noop', (i,), queue='bench-pub-sink', producer=p)
+    print((cpu() - c0) / {n} * 1e6)
+"""
+    env = dict(os.environ, BENCH_BROKER_URL=broker, PYTHONPATH=str(REPO))
+    costs = {}
+    for mode in ("plain", "stemtrace"):
+        out = subprocess.run([sys.executable, "-c", code, mode], env=env, cwd=REPO, capture_output=True, text=True)
+        costs[mode] = float(out.stdout.strip().splitlines()[-1])
+    redis.Redis.from_url(broker).delete("bench-pub-sink", "bench:events")
+    return costs["stemtrace"] - costs["plain"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+    results: dict[str, list[tuple[float, float]]] = {"plain": [], "stemtrace": []}
+    for r in range(args.rounds):
+        for mode in ("plain", "stemtrace") if r % 2 == 0 else ("stemtrace", "plain"):
+            results[mode].append(one_run(mode, args.tasks, args.broker))
+            print(f"round {r + 1} {mode}: {results[mode][-1][0]:.3f} ms CPU/task, {results[mode][-1][1]:.0f} tasks/s")
+    publish_us = publisher_cost(args.tasks, args.broker)
+
+    def summary(mode: str) -> tuple[float, float, float, float]:
+        cpu = [c for c, _ in results[mode]]
+        rate = [t for _, t in results[mode]]
+        return statistics.median(cpu), max(cpu) - min(cpu), statistics.median(rate), max(rate) - min(rate)
+
+    plain, ours = summary("plain"), summary("stemtrace")
+    overhead = (ours[0] / plain[0] - 1) * 100
+    rows = [
+        f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores",
+        f"`{' '.join([Path(sys.executable).name, '-m', 'bench.producer.run', *sys.argv[1:]])}` "
+        f"— {args.tasks} tasks x {args.rounds} interleaved rounds, prefork worker with one child\n",
+        "| worker | CPU per task (median, spread) | tasks/s (median, spread) |",
+        "|---|---|---|",
+        f"| plain Celery | {plain[0]:.3f} ms (±{plain[1] / 2:.3f}) | {plain[2]:.0f} (±{plain[3] / 2:.0f}) |",
+        f"| with stemtrace.init | {ours[0]:.3f} ms (±{ours[1] / 2:.3f}) | {ours[2]:.0f} (±{ours[3] / 2:.0f}) |",
+        f"\nWorker CPU overhead: **{overhead:+.1f} %** per task. "
+        f"Publishing process: **{publish_us:.1f} µs** more CPU per published task (one PENDING event each).",
+    ]
+    text = "\n".join(rows) + "\n"
+    print(text)
+    if not RESULTS.exists():
+        RESULTS.write_text("# Producer overhead results\n\nAppended by `bench/producer/run.py`; newest last.\n")
+    with RESULTS.open("a") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,13 @@ def json_response(body: bytes) -> Response:
     return Response(content=body, media_type=JSON)
 
 
+def found(body: bytes | None, what: str) -> Response:
+    """The engine's answer, or 404 ``"<what> not found"`` when it had none."""
+    if body is None:
+        raise HTTPException(status_code=404, detail=f"{what} not found")
+    return json_response(body)
+
+
 def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], dict[str, Any]]) -> APIRouter:
     """Routes under ``/api``; ``get_engine`` returns the running engine (503 before the lifespan starts it)."""
     router = APIRouter()
@@ -80,17 +87,11 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
 
     @router.api_route("/tasks/{task_id}", methods=["GET", "HEAD"], summary="One task with its events and children")
     def get_task(task_id: str) -> Response:
-        body = engine().get_task(task_id)
-        if body is None:
-            raise HTTPException(status_code=404, detail=f"Task {task_id} not found")
-        return json_response(body)
+        return found(engine().get_task(task_id), f"Task {task_id}")
 
     @router.api_route("/tasks/{task_id}/children", methods=["GET", "HEAD"], summary="A task's children")
     def task_children(task_id: str, compact: bool = False) -> Response:
-        body = engine().task_children(task_id, compact)
-        if body is None:
-            raise HTTPException(status_code=404, detail=f"Task {task_id} not found")
-        return json_response(body)
+        return found(engine().task_children(task_id, compact), f"Task {task_id}")
 
     @router.api_route("/graphs", methods=["GET", "HEAD"], summary="Root flows, newest first")
     def list_graphs(
@@ -105,10 +106,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
 
     @router.api_route("/graphs/{root_id}", methods=["GET", "HEAD"], summary="A flow: the node and all below it")
     def get_graph(root_id: str) -> Response:
-        body = engine().get_graph(root_id)
-        if body is None:
-            raise HTTPException(status_code=404, detail=f"Graph {root_id} not found")
-        return json_response(body)
+        return found(engine().get_graph(root_id), f"Graph {root_id}")
 
     @router.api_route("/overview", methods=["GET", "HEAD"], summary="Runs, failures and rates vs the window before")
     def overview(within: Annotated[str, Query(description="Window: 30s, 15m, 6h, 7d")] = "1h") -> Response:

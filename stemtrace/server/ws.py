@@ -126,7 +126,13 @@ async def _serve_protocol(websocket: WebSocket, engine: Any) -> None:
             version = engine.version
             seq, gap, updates = engine.changes(sub.seq, sub.flow_id, True, MAX_BATCH)
             sub.seq = seq
-            head = b'{"type":"%s","topic":"%s","seq":%d' % (b"resync" if gap else b"batch", sub.topic.encode(), seq)
+            kind = b"resync" if gap else b"batch"
+            head = b'{"type":"%s","topic":"%s","id":%s,"seq":%d' % (
+                kind,
+                sub.topic.encode(),
+                orjson.dumps(sub.flow_id),
+                seq,
+            )
             if gap:
                 await _send(websocket, head + b"}")
             elif updates:

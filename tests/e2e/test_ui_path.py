@@ -13,7 +13,7 @@ def test_chain_tasks_show_in_task_list_and_flow(browser: Any, server: str, celer
     assert result.get(timeout=30) == 14
 
     page = browser.new_page()
-    page.goto(server)
+    page.goto(server + "#/tasks")
     rows = page.locator('[data-testid="task-row"][data-state="SUCCESS"]', has_text=add)
     rows.nth(2).wait_for(timeout=20_000)
     assert rows.count() == 3
@@ -24,5 +24,7 @@ def test_chain_tasks_show_in_task_list_and_flow(browser: Any, server: str, celer
     nodes = page.locator('[data-testid="flow-node"]')
     nodes.nth(2).wait_for(timeout=20_000)
     assert nodes.count() == 3
+    # Edges are drawn once the nodes are measured, a frame after the nodes appear.
+    page.locator(".react-flow__edge").nth(1).wait_for(state="attached", timeout=20_000)
     assert page.locator(".react-flow__edge").count() == 2
     page.close()

@@ -1,6 +1,6 @@
 // Typed calls to the REST API. Every call takes an AbortSignal so a view can cancel stale requests.
 import { apiUrl, type QueryValue } from "./base";
-import type { Graph, GraphList, Health, TaskDetail, TaskList, WorkerList } from "./types";
+import type { Failures, Graph, GraphList, Health, Overview, Registry, TaskDetail, TaskList, Timeseries, WorkerList } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -35,4 +35,8 @@ export const api = {
   graphs: (params: Record<string, QueryValue>, signal?: AbortSignal) => getJson<GraphList>("graphs", params, signal),
   graph: (rootId: string, signal?: AbortSignal) => getJson<Graph>(`graphs/${id(rootId)}`, {}, signal),
   workers: (signal?: AbortSignal) => getJson<WorkerList>("workers", {}, signal),
+  overview: (within: string, signal?: AbortSignal) => getJson<Overview>("overview", { within }, signal),
+  timeseries: (within: string, signal?: AbortSignal) => getJson<Timeseries>("stats/timeseries", { within }, signal),
+  failures: (within: string, signal?: AbortSignal) => getJson<Failures>("failures", { within }, signal),
+  registry: (params: Record<string, QueryValue>, signal?: AbortSignal) => getJson<Registry>("tasks/registry", params, signal),
 };

@@ -62,6 +62,16 @@ export interface GraphNode {
   trace_id?: string | null;
   retries?: number | null;
   not_run_reason?: "header_failed" | "header_revoked" | "header_ignored" | null;
+  /** Containers: every task with the group id (a chord callback is not one of them). */
+  members?: string[] | null;
+}
+
+/** A flow in GET api/graphs: its root node plus the aggregate of the whole flow. */
+export interface FlowSummary extends GraphNode {
+  flow_state?: TaskState | null;
+  task_count?: number | null;
+  flow_first_seen?: string | null;
+  flow_last_updated?: string | null;
 }
 
 export interface TaskNode extends GraphNode {
@@ -84,7 +94,7 @@ export interface TaskDetail {
 }
 
 export interface GraphList extends Page {
-  graphs: GraphNode[];
+  graphs: FlowSummary[];
 }
 
 export interface Graph {
@@ -104,7 +114,7 @@ export interface Worker {
   hostname: string;
   pid: number | null;
   registered_tasks: string[] | null;
-  status: "online" | "offline" | null;
+  status: "online" | "offline" | "stale" | null;
   registered_at: string | null;
   last_seen: string | null;
 }
@@ -117,3 +127,65 @@ export interface WorkerList {
 /** A synthetic GROUP/CHORD container (id "group:<group_id>") rather than a task. */
 export const isContainer = (node: GraphNode | undefined): boolean =>
   node?.node_type === "GROUP" || node?.node_type === "CHORD";
+
+export interface Window {
+  start: string;
+  end: string;
+}
+
+/** A figure over the chosen window and the same-length window before it. */
+export interface Compared {
+  value: number;
+  baseline: number;
+}
+
+export interface Overview {
+  window: Window;
+  runs: Compared;
+  failures: Compared;
+  runs_per_minute: Compared;
+  failure_rate: Compared;
+  workers: { online: number; total: number };
+}
+
+export interface Timeseries {
+  window: Window;
+  bucket_seconds: number;
+  starts: string[];
+  counts: Partial<Record<TaskState, number[]>>;
+}
+
+export interface FailureGroup {
+  exception_type: string | null;
+  count: number;
+  first_seen: string | null;
+  last_seen: string | null;
+  task_names: string[];
+  sample_task_ids: string[];
+}
+
+export interface Failures {
+  window: Window;
+  group_by: string;
+  total: number;
+  groups: FailureGroup[];
+}
+
+export type RegistryStatus = "active" | "never_run" | "not_registered";
+
+export interface RegisteredTask {
+  name: string;
+  module: string | null;
+  signature: string | null;
+  docstring: string | null;
+  bound: boolean | null;
+  execution_count: number;
+  registered_by: string[];
+  last_run: string | null;
+  status: RegistryStatus;
+}
+
+export interface Registry {
+  tasks: RegisteredTask[];
+  total: number;
+}

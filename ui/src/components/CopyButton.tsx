@@ -1,7 +1,7 @@
 import { useState } from "react";
 
 /** A small button that copies `text` and says so for a moment. */
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+export function CopyButton({ text, label = "Copy", caption = "Copy" }: { text: string; label?: string; caption?: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -14,7 +14,7 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
   };
   return (
     <button type="button" className="copy" onClick={copy} title={`${label}: ${text}`} aria-label={`${label} ${text}`}>
-      {copied ? "Copied" : "Copy"}
+      {copied ? "Copied" : caption}
     </button>
   );
 }

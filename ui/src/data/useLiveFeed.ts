@@ -3,7 +3,7 @@
 // once a second; while the feed is down, views poll (usePolled). Returns whether the feed is connected.
 import { useEffect, useRef, useState } from "react";
 import { wsUrl } from "../api/base";
-import { LiveClient, PROTOCOL, type Topic } from "./liveClient";
+import { LiveClient, PROTOCOL, type SocketLike, type Topic } from "./liveClient";
 import { requestRefresh, setLive } from "./refresh";
 
 export function useLiveFeed(topic: Topic): boolean {
@@ -13,7 +13,7 @@ export function useLiveFeed(topic: Topic): boolean {
   useEffect(() => {
     if (typeof WebSocket === "undefined") return;
     const live = new LiveClient({
-      connect: () => new WebSocket(wsUrl(), PROTOCOL),
+      connect: () => new WebSocket(wsUrl(), PROTOCOL) as unknown as SocketLike,
       onChange: requestRefresh,
       onStatus: (isConnected) => {
         setLive(isConnected);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphNode } from "../api/types";
-import { stateCounts } from "./summary";
+import { flowDurationMs, stateCounts } from "./summary";
 
 const node = (id: string, state: GraphNode["state"], node_type: GraphNode["node_type"] = "TASK") =>
   ({ task_id: id, state, node_type }) as GraphNode;
@@ -19,5 +19,15 @@ describe("stateCounts", () => {
       ["SUCCESS", 2],
       ["FAILURE", 1],
     ]);
+  });
+});
+
+describe("flowDurationMs", () => {
+  const root = { task_id: "r", duration_ms: 5 } as GraphNode;
+  it("spans the whole flow", () => {
+    expect(flowDurationMs({ ...root, flow_first_seen: "2024-01-01T00:00:00Z", flow_last_updated: "2024-01-01T00:00:02.5Z" })).toBe(2500);
+  });
+  it("falls back to the root's duration", () => {
+    expect(flowDurationMs(root)).toBe(5);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { formatAgo, formatDuration, formatTime, formatTimestamp, setTimeZoneMode, shortId, timeZoneMode } from "./time";
+import { formatAgo, formatClock, formatDuration, formatTime, formatTimestamp, setTimeZoneMode, shortId, timeZoneMode } from "./time";
 
 describe("formatDuration", () => {
   it.each([
@@ -75,6 +75,7 @@ describe("UTC mode", () => {
     expect(formatTime("2024-01-02T03:04:05.067Z", new Date("2024-01-02T20:00:00Z"))).toBe("03:04:05");
     expect(formatTime("2024-01-02T03:04:05.067Z", new Date("2024-01-03T00:00:00Z"))).toBe("2024-01-02 03:04:05");
     expect(formatTimestamp("2024-01-02T03:04:05.067Z")).toBe("2024-01-02 03:04:05.067Z");
+    expect(formatClock("2024-01-02T03:04:05.067Z")).toBe("03:04:05.067Z");
   });
 
   it("goes back to local time", () => {

@@ -60,6 +60,13 @@ export function formatTimestamp(iso: string | null | undefined): string {
   return `${formatTime(iso, new Date(0))}.${pad(date.getMilliseconds(), 3)}${zone === "utc" ? "Z" : ""}`;
 }
 
+/** "HH:MM:SS.mmm" without the date, for steps within one task. */
+export function formatClock(iso: string | null | undefined): string {
+  const date = parse(iso);
+  if (!date) return "—";
+  return `${formatTime(iso, date)}.${pad(date.getMilliseconds(), 3)}${zone === "utc" ? "Z" : ""}`;
+}
+
 /** "just now", "12s ago", "5m ago", "3h ago", "2d ago". */
 export function formatAgo(iso: string | null | undefined, now: Date = new Date()): string {
   const date = parse(iso);

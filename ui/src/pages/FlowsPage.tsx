@@ -1,10 +1,11 @@
 import { api } from "../api/client";
-import { isContainer, type GraphNode } from "../api/types";
+import { isContainer, type FlowSummary } from "../api/types";
 import { Pager } from "../components/Pager";
 import { StateBadge } from "../components/StateBadge";
 import { Empty, ErrorNotice, Loading } from "../components/Status";
 import { REFRESH_MS } from "../data/refresh";
 import { usePolled } from "../data/usePolled";
+import { flowDurationMs } from "../flow/summary";
 import { formatDuration, formatTime, formatTimestamp, shortId } from "../format/time";
 import { links } from "../router/route";
 
@@ -17,12 +18,14 @@ function offsetFrom(query: URLSearchParams): number {
 
 const flowsHref = (offset: number) => links.flows(offset > 0 ? new URLSearchParams({ offset: String(offset) }) : undefined);
 
-function FlowRow({ flow }: { flow: GraphNode }) {
+function FlowRow({ flow }: { flow: FlowSummary }) {
+  const state = flow.flow_state ?? flow.state;
+  const firstSeen = flow.flow_first_seen ?? flow.first_seen;
   return (
     <tr
       data-testid="flow-row"
       data-root-id={flow.task_id}
-      data-state={flow.state ?? ""}
+      data-state={state ?? ""}
       className="clickable"
       onClick={() => {
         window.location.hash = links.flow(flow.task_id);
@@ -35,16 +38,18 @@ function FlowRow({ flow }: { flow: GraphNode }) {
         {isContainer(flow) && <span className="tag">{flow.node_type?.toLowerCase()}</span>}
       </td>
       <td>
-        <StateBadge state={flow.state} />
+        <StateBadge state={state} />
       </td>
       <td className="mono col-optional" title={flow.task_id}>
         {shortId(flow.task_id)}
       </td>
-      <td className="num col-optional">{flow.children?.length ?? 0}</td>
-      <td className="nowrap" title={formatTimestamp(flow.first_seen)}>
-        {formatTime(flow.first_seen)}
+      <td className="num col-optional" data-testid="flow-task-count">
+        {flow.task_count ?? "—"}
       </td>
-      <td className="nowrap num">{formatDuration(flow.duration_ms)}</td>
+      <td className="nowrap" title={formatTimestamp(firstSeen)}>
+        {formatTime(firstSeen)}
+      </td>
+      <td className="nowrap num">{formatDuration(flowDurationMs(flow))}</td>
     </tr>
   );
 }
@@ -74,8 +79,8 @@ export function FlowsPage({ query }: { query: URLSearchParams }) {
                   <th>Root</th>
                   <th>State</th>
                   <th className="col-optional">Root id</th>
-                  <th className="num col-optional" title="Direct children of the root">
-                    Children
+                  <th className="num col-optional" title="Tasks in the whole flow">
+                    Tasks
                   </th>
                   <th>Started</th>
                   <th className="num">Duration</th>

@@ -1,15 +1,17 @@
 import type { ReactNode } from "react";
 import { api } from "../api/client";
-import { isContainer, type TaskNode } from "../api/types";
+import { isContainer, type TaskEvent, type TaskNode } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { JsonTree } from "../components/JsonTree";
-import { StateBadge } from "../components/StateBadge";
+import { StateBadge, stateClass } from "../components/StateBadge";
 import { ErrorNotice, Loading } from "../components/Status";
 import { REFRESH_MS } from "../data/refresh";
 import { usePolled } from "../data/usePolled";
-import { formatDuration, formatTimestamp, shortId } from "../format/time";
+import { formatClock, formatDuration, formatTimestamp, shortId } from "../format/time";
 import { links } from "../router/route";
 import { filtersToQuery, emptyFilters } from "../tasks/filters";
+import { attempts } from "../task/attempts";
+import { callSnippet } from "../task/call";
 import { flowRootOf, latest, sortedEvents } from "../task/payload";
 
 function IdRow({ label, id, href }: { label: string; id: string | null | undefined; href?: string }) {
@@ -65,6 +67,52 @@ function TimingCards({ task }: { task: TaskNode }) {
         </div>
       ))}
     </div>
+  );
+}
+
+function Timeline({ events }: { events: TaskEvent[] }) {
+  const rows = attempts(events);
+  if (rows.length === 0) return null;
+  return (
+    <Section title="Timeline" testId="task-timeline">
+      <ol className="attempts">
+        {rows.map((attempt) => (
+          <li key={attempt.number} className="attempt" data-testid="attempt" data-attempt={attempt.number}>
+            <span className="attempt-name">
+              Attempt {attempt.number + 1}
+              {attempt.hostname && <span className="muted"> · {attempt.hostname}</span>}
+            </span>
+            <ol className="steps">
+              {attempt.steps.map((step, index) => (
+                <li key={index} className={`step ${stateClass(step.state)}`} data-testid="timeline-step" data-state={step.state ?? ""}>
+                  <span className="step-label">{step.label}</span>
+                  <span className="step-time mono" title={formatTimestamp(step.timestamp)}>
+                    {formatClock(step.timestamp)}
+                  </span>
+                  {step.sinceMs !== null && <span className="step-since">+{formatDuration(step.sinceMs)}</span>}
+                </li>
+              ))}
+            </ol>
+          </li>
+        ))}
+      </ol>
+    </Section>
+  );
+}
+
+function CallSection({ task, events }: { task: TaskNode; events: TaskEvent[] }) {
+  const snippet = callSnippet(task.name, latest(events, "args"), latest(events, "kwargs"));
+  if (!snippet) return null;
+  return (
+    <Section title="Call again" testId="task-call">
+      <div className="call">
+        <pre className="call-code" data-testid="call-snippet">
+          {snippet}
+        </pre>
+        <CopyButton text={snippet} label="Copy as call" caption="Copy as call" />
+      </div>
+      {snippet.includes("[Filtered]") && <p className="muted">Some values were filtered before they were stored.</p>}
+    </Section>
   );
 }
 
@@ -136,6 +184,10 @@ function TaskBody({ task, childTasks }: { task: TaskNode; childTasks: TaskNode[]
           </Section>
         ))}
       </div>
+
+      <CallSection task={task} events={events} />
+
+      <Timeline events={events} />
 
       <Section title={`Events (${events.length})`} testId="task-events">
         <div className="table-wrap">

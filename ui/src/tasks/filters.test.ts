@@ -55,6 +55,7 @@ describe("filtersToApiParams", () => {
       compact: 1,
       state: "RETRY,FAILURE",
       name: "tasks.add",
+      name_exact: "tasks.add",
       hostname: "celery@w1",
       queue: "default",
       exception_type: "ValueError",

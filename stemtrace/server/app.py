@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from stemtrace._version import __version__
 from stemtrace.server.auth import require_api_key
@@ -25,6 +26,22 @@ def _login_from_env() -> FormLogin | None:
     if not (user and password):
         return None
     return FormLogin(user, password, MOUNT, secret=os.environ.get("STEMTRACE_SECRET_KEY"))
+
+
+def _docs_router(app: FastAPI, auth: Callable[..., None] | None) -> APIRouter:
+    """OpenAPI schema and Swagger UI at ``{MOUNT}/openapi.json`` and ``{MOUNT}/docs``."""
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(auth)] if auth else [])
+
+    @router.get("/openapi.json")
+    def schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}{MOUNT}/openapi.json", title="stemtrace API")
+
+    return router
 
 
 def create_app() -> FastAPI:
@@ -56,12 +73,14 @@ def create_app() -> FastAPI:
         version=__version__,
         lifespan=run,
         root_path=os.environ.get("STEMTRACE_ROOT_PATH", ""),
-        docs_url=f"{MOUNT}/docs",
-        openapi_url=f"{MOUNT}/openapi.json",
+        # Served below, behind the same auth as everything else.
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
     )
     if login:
         app.include_router(login.router(), prefix=MOUNT)
+    app.include_router(_docs_router(app, auth), prefix=MOUNT)  # before the UI's catch-all route
     app.include_router(flow.router, prefix=MOUNT)
 
     @app.get("/", include_in_schema=False)

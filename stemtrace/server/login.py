@@ -92,7 +92,7 @@ class FormLogin:
         if connection.scope["type"] == "websocket":
             raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Not authenticated")
         path = connection.url.path
-        if "/api/" in path:
+        if "text/html" not in connection.headers.get("accept", ""):  # API clients and scripts, not a browser page
             raise HTTPException(status_code=401, detail="Not authenticated")
         login = f"{connection.scope.get('root_path', '')}{self.mount}/login"
         raise HTTPException(status_code=303, headers={"Location": f"{login}?next={quote(path)}"})

@@ -83,7 +83,7 @@ def test_server_options_from_environment_with_login(
     servers.append(start_server([], tmp_path / "server.log", env=env))
     base = servers[0].base
     assert httpx.get(base + "api/tasks").status_code == 401
-    assert httpx.get(base).headers["location"].startswith("/stemtrace/login")
+    assert httpx.get(base, headers={"Accept": "text/html"}).headers["location"].startswith("/stemtrace/login")
     health = httpx.get(base + "api/health", auth=("ops", "pw")).json()
     assert health["stream"] == f"{stream_prefix}:events"
     poll(base + "api/health", lambda a: a.json()["consumer_connected"], auth=("ops", "pw"))

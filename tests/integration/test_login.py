@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from stemtrace.server.app import create_app
 from stemtrace.server.login import COOKIE, FormLogin, safe_next
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml"}
+
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
@@ -25,11 +27,13 @@ def sign_in(client: TestClient, password: str = "s3cret", next_url: str = "/stem
 
 
 def test_ui_redirects_to_login_and_api_says_401(client: TestClient) -> None:
-    page = client.get("/stemtrace/")
+    page = client.get("/stemtrace/", headers=BROWSER)
     assert page.status_code == 303 and page.headers["location"] == "/stemtrace/login?next=/stemtrace/"
     assert client.get("/stemtrace/api/tasks").status_code == 401
     assert client.get("/stemtrace/login").status_code == 200
     assert client.get("/stemtrace/api/health/live").status_code == 200
+    assert client.get("/stemtrace/openapi.json").status_code == 401
+    assert client.get("/stemtrace/docs", headers=BROWSER).status_code == 303
 
 
 def test_sign_in_sets_a_safe_cookie_and_opens_everything(client: TestClient) -> None:
@@ -40,6 +44,8 @@ def test_sign_in_sets_a_safe_cookie_and_opens_everything(client: TestClient) -> 
     assert "Secure" not in cookie  # plain http here; https requests get Secure
     assert client.get("/stemtrace/api/tasks").status_code == 200
     assert client.get("/stemtrace/").status_code == 200
+    assert "/stemtrace/api/tasks" in client.get("/stemtrace/openapi.json").json()["paths"]
+    assert client.get("/stemtrace/docs").status_code == 200
     assert client.get("/stemtrace/api/tasks", auth=("ops", "s3cret"), cookies={}).status_code == 200
 
 

@@ -53,7 +53,7 @@ ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
 $(UI_INDEX): ui/node_modules/.package-lock.json $(UI_SRC)
 	cd ui && npm run build
 
-system-deps: ## what the tests need from Debian: redis-server (when no Redis answers) and chromium
+system-deps: ## what the tests need from Debian: redis-server, rabbitmq-server (when none answers) and chromium
 	@bash scripts/system-deps.sh
 
 lint: engine ## clippy (warnings are errors), ruff check and format

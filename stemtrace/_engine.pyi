@@ -12,12 +12,18 @@ class Engine:
     """Consumer + graph store + queries.
 
     ``transport_url`` is a ``redis://`` / ``rediss://`` / ``unix://`` URL whose stream
-    ``{prefix}:events`` the consumer follows once :meth:`start` is called, or ``memory://`` /
+    ``{prefix}:events`` the consumer follows once :meth:`start` is called, an ``amqp://`` /
+    ``amqps://`` / ``pyamqp://`` URL whose queue bound to the exchange ``{prefix}.events`` it follows
+    (docs/brokers.md; ``ttl`` seconds is the retention of a queue it creates), or ``memory://`` /
     ``None`` for an engine fed only through :meth:`ingest`.
     """
 
     def __init__(
-        self, transport_url: str | None = None, prefix: str = "stemtrace", max_tasks: int = 1_000_000
+        self,
+        transport_url: str | None = None,
+        prefix: str = "stemtrace",
+        max_tasks: int = 1_000_000,
+        ttl: int = 86_400,
     ) -> None: ...
     @property
     def transport_url(self) -> str | None: ...
@@ -57,7 +63,10 @@ class Engine:
         to_ts: float | None = None,
         compact: bool = False,
     ) -> bytes:
-        """JSON ``{tasks, total, limit, offset}``, newest first (API.md's ``GET /api/tasks``)."""
+        """JSON ``{tasks, total, total_exact, limit, offset}``, newest first (API.md's ``GET /api/tasks``).
+
+        ``total_exact`` is false only for a ``search`` that filled its page: the payload scan stops
+        there, and ``total`` counts the matches seen so far (a lower bound)."""
     def get_task(self, task_id: str) -> bytes | None:
         """JSON ``{task, children}`` or None for an unknown id."""
     def task_children(self, task_id: str, compact: bool = False) -> bytes | None:
@@ -67,7 +76,12 @@ class Engine:
     ) -> bytes:
         """JSON ``{graphs, total, limit, offset}``: root flows, newest first."""
     def get_graph(self, root_id: str) -> bytes | None:
-        """JSON ``{root_id, nodes}``: the node and everything below it, or None for an unknown id."""
+        """JSON ``{root_id, nodes}``: the node and everything below it, or None for an unknown id.
+
+        A CHORD node's ``chord_id`` names the node drawn after the box (the body's first task, or
+        ``group:<id>`` when the body is itself a chord); ``chord_callback_id`` is the callback the
+        headers carry (with a chain body, the chain's last task). ``members`` lists every task
+        inside the box, including the earlier steps of a group's chains."""
     def overview(self, start_ts: float, end_ts: float) -> bytes:
         """JSON: runs, failures, runs per minute and failure rate in the window and the one before it."""
     def timeseries(self, start_ts: float, end_ts: float, bucket_seconds: int) -> bytes:

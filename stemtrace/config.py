@@ -20,10 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from stemtrace.errors import ConfigurationError
 
-SUPPORTED_SCHEMES = ("redis", "rediss", "unix", "memory")
+SUPPORTED_SCHEMES = ("redis", "rediss", "unix", "amqp", "amqps", "pyamqp", "memory")
 
-# Celery spells some Redis URLs its own way; these map onto what redis-py understands.
-_CELERY_ALIASES = {"redis+socket": "unix", "socket": "unix"}
+# Celery spells some broker URLs its own way; these map onto what our transports understand.
+_CELERY_ALIASES = {"redis+socket": "unix", "socket": "unix", "pyamqp": "amqp"}
 
 DEFAULT_PREFIX = "stemtrace"
 DEFAULT_TTL = 86_400
@@ -55,7 +55,7 @@ class StemtraceConfig:
 
     @property
     def stream_key(self) -> str:
-        """The Redis Stream every event goes to."""
+        """The Redis Stream every event goes to (RabbitMQ: see ``stemtrace.transport.amqp``)."""
         return f"{self.prefix}:events"
 
     @property
@@ -101,16 +101,16 @@ def _validate(cfg: StemtraceConfig) -> None:
     if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
         raise ConfigurationError(
             f"stemtrace cannot send events to {redact_url(url)!r}: the transport URL must start with one of "
-            f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}. If your Celery broker is not Redis, pass "
-            "transport_url='redis://…' to stemtrace.init() or set STEMTRACE_TRANSPORT_URL"
+            f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}. If your Celery broker is neither Redis nor "
+            "RabbitMQ, pass transport_url='redis://…' to stemtrace.init() or set STEMTRACE_TRANSPORT_URL"
         )
     if not isinstance(cfg.prefix, str) or not _PREFIX_RE.match(cfg.prefix):
         raise ConfigurationError(
-            f"prefix {cfg.prefix!r} is not usable as a Redis key prefix: use letters, digits and '_-.:' only"
+            f"prefix {cfg.prefix!r} is not usable in Redis keys and RabbitMQ names: use letters, digits and '_-.:' only"
         )
     _check_int("ttl", cfg.ttl, minimum=1, hint="seconds events are kept, e.g. 86400 for a day")
     _check_int("max_data_size", cfg.max_data_size, minimum=64, hint="bytes per captured field, e.g. 10000")
-    _check_int("buffer_size", cfg.buffer_size, minimum=1, hint="events held while Redis is unreachable")
+    _check_int("buffer_size", cfg.buffer_size, minimum=1, hint="events held while the broker is unreachable")
     _check_int("max_stream_length", cfg.max_stream_length, minimum=1, hint="approximate MAXLEN of the stream")
     if not cfg.heartbeat_interval > 0:
         raise ConfigurationError(f"heartbeat_interval must be > 0 seconds, got {cfg.heartbeat_interval!r}")

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
 STATES = ("PENDING", "RECEIVED", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED", "REJECTED", "IGNORED")
 
 
-def create_engine(transport_url: str | None, prefix: str, max_tasks: int) -> Engine:
-    """Build an engine; a bad URL or prefix raises ``ConfigurationError``."""
+def create_engine(transport_url: str | None, prefix: str, max_tasks: int, ttl: int = 86_400) -> Engine:
+    """Build an engine; a bad URL or prefix raises ``ConfigurationError``.
+
+    ``ttl`` is the retention (seconds) of a RabbitMQ queue the engine creates; Redis ignores it.
+    """
     try:
         from stemtrace._engine import Engine
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -23,6 +26,6 @@ def create_engine(transport_url: str | None, prefix: str, max_tasks: int) -> Eng
     from stemtrace.errors import ConfigurationError
 
     try:
-        return Engine(transport_url, prefix, max_tasks)
+        return Engine(transport_url, prefix, max_tasks, ttl)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None

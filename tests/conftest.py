@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis (the machine's, or one we start), unique stream prefixes."""
+"""Shared fixtures: a real Redis and a real RabbitMQ (the machine's, or ones we start), unique stream prefixes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.support.rabbitmq import amqp_answers, delete_topology, start_private_rabbitmq
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,6 +82,40 @@ def stream_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"sttest-{uuid.uuid4().hex[:12]}"
     yield prefix
     redis.Redis.from_url(redis_url).delete(f"{prefix}:events")
+
+
+@pytest.fixture(scope="session")
+def amqp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A RabbitMQ that answers: STEMTRACE_TEST_AMQP_URL, else 127.0.0.1:5672, else a node of our own.
+
+    `make test` installs rabbitmq-server when nothing answers; if it still is not there we fail loudly.
+    """
+    for url in (os.environ.get("STEMTRACE_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672//"):
+        if url and amqp_answers(url):
+            yield url
+            return
+    rabbit = start_private_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    yield rabbit.url
+    rabbit.stop()
+
+
+@pytest.fixture
+def amqp_prefix(amqp_url: str, stream_prefix: str) -> Iterator[str]:
+    """``stream_prefix`` for a RabbitMQ test: the prefix's exchange and queues are deleted afterwards."""
+    yield stream_prefix
+    delete_topology(amqp_url, stream_prefix)
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def event_url(request: pytest.FixtureRequest, stream_prefix: str) -> Iterator[str]:
+    """The URL events travel through, once per broker; the test prefix's RabbitMQ exchange and queues
+    are deleted afterwards (its Redis stream by ``stream_prefix``)."""
+    if request.param == "redis":
+        yield request.getfixturevalue("redis_url")
+        return
+    url = request.getfixturevalue("amqp_url")
+    yield url
+    delete_topology(url, stream_prefix)
 
 
 @pytest.fixture

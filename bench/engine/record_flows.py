@@ -35,7 +35,9 @@ def extra_shapes(tasks: Any) -> dict[str, Callable[[], Any]]:
             [tasks.add.s(1, 1), tasks.add.s(2, 2)], chord([tasks.add.si(3, 3), tasks.add.si(4, 4)], tasks.xsum.s())
         ).delay(),
         "nested_group": lambda: group(tasks.add.s(1, 1), group(tasks.add.s(2, 2), tasks.add.s(3, 3))).delay(),
-        "chord_header_failed": lambda: chord([tasks.add.s(1, 1), tasks.fail.si("header broke")], tasks.xsum.s()).delay(),
+        "chord_header_failed": lambda: chord(
+            [tasks.add.s(1, 1), tasks.fail.si("header broke")], tasks.xsum.s()
+        ).delay(),
     }
 
 

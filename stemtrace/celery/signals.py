@@ -22,11 +22,13 @@ from celery import signals as cs
 
 from stemtrace.celery import context, output, runtime
 from stemtrace.celery.events import exception_fields, now_iso, publish_event, request_fields, task_event
-from stemtrace.celery.worker import Heartbeat, worker_event
+from stemtrace.celery.worker import PROCESS_HEARTBEAT, Heartbeat, worker_event
 
 log = logging.getLogger("stemtrace")
 
 _heartbeat: Heartbeat | None = None
+_process_heartbeat: Heartbeat | None = None
+_hostname: str | None = None  # the worker's nodename, known before the pool forks its children
 _tokens: dict[str, Any] = {}  # task id -> contextvar token of the running trace id (per process)
 
 
@@ -245,17 +247,40 @@ def _is_replace(retval: Any) -> bool:
 # --------------------------------------------------------------------------- worker lifecycle
 
 
+def _transport_counters() -> dict[str, int] | None:
+    """This process's transport counters, carried by worker events so drops show in the server's health."""
+    rt = runtime.current()
+    return rt.transport.stats() if rt is not None else None
+
+
+def _heartbeat_interval() -> float:
+    rt = runtime.current()
+    return rt.config.heartbeat_interval if rt else 30.0
+
+
+@_guard
+def on_celeryd_init(sender: Any = None, **_: Any) -> None:
+    global _hostname
+    _hostname = sender if isinstance(sender, str) else None
+
+
 @_guard
 def on_worker_ready(sender: Any = None, **_: Any) -> None:
     global _heartbeat
     hostname = getattr(sender, "hostname", None)
     app = getattr(sender, "app", None) or runtime.current().app  # type: ignore[union-attr]
-    runtime.emit(worker_event("worker_ready", hostname, app))
+    interval = _heartbeat_interval()
+    runtime.emit(
+        worker_event("worker_ready", hostname, app, heartbeat_interval=interval, transport=_transport_counters())
+    )
     if _heartbeat is not None:
         _heartbeat.stop()
-    rt = runtime.current()
-    interval = rt.config.heartbeat_interval if rt else 30.0
-    _heartbeat = Heartbeat(interval, lambda: runtime.emit(worker_event("worker_heartbeat", hostname, app))).start()
+
+    def beat() -> None:
+        counters = _transport_counters()
+        runtime.emit(worker_event("worker_heartbeat", hostname, app, heartbeat_interval=interval, transport=counters))
+
+    _heartbeat = Heartbeat(interval, beat).start()
 
 
 @_guard
@@ -265,14 +290,41 @@ def on_worker_shutdown(sender: Any = None, **_: Any) -> None:
         _heartbeat.stop()
         _heartbeat = None
     hostname = getattr(sender, "hostname", None)
-    runtime.emit(worker_event("worker_shutdown", hostname, shutdown_time=now_iso()))
+    runtime.emit(worker_event("worker_shutdown", hostname, shutdown_time=now_iso(), transport=_transport_counters()))
     rt = runtime.current()
     if rt is not None:
         rt.transport.flush(rt.config.flush_timeout)
 
 
 @_guard
+def on_worker_shutting_down(sender: Any = None, how: str | None = None, **_: Any) -> None:
+    """A cold shutdown cancels running tasks and exits without ``worker_shutdown``: say goodbye now.
+
+    Not on a warm shutdown: the worker still finishes its tasks and sends ``worker_shutdown`` after.
+    """
+    if how == "Cold":
+        hostname = sender if isinstance(sender, str) else _hostname
+        runtime.emit(
+            worker_event("worker_terminating", hostname, shutdown_time=now_iso(), transport=_transport_counters())
+        )
+
+
+def _process_beat() -> None:
+    runtime.emit(worker_event(PROCESS_HEARTBEAT, _hostname, transport=_transport_counters()))
+
+
+@_guard
+def on_process_init(**_: Any) -> None:
+    """A prefork child: report its own transport counters, which the main process cannot see."""
+    global _process_heartbeat
+    _process_heartbeat = Heartbeat(_heartbeat_interval(), _process_beat).start()
+
+
+@_guard
 def on_process_shutdown(**_: Any) -> None:
+    if _process_heartbeat is not None:
+        _process_heartbeat.stop()
+        _process_beat()
     rt = runtime.current()
     if rt is not None:
         rt.transport.flush(rt.config.flush_timeout)
@@ -291,7 +343,10 @@ _CONNECTIONS: list[tuple[Any, Callable[..., None]]] = [
     (cs.task_retry, on_retry),
     (cs.task_internal_error, on_internal_error),
     (cs.task_postrun, on_postrun),
+    (cs.celeryd_init, on_celeryd_init),
+    (cs.worker_process_init, on_process_init),
     (cs.worker_ready, on_worker_ready),
+    (cs.worker_shutting_down, on_worker_shutting_down),
     (cs.worker_shutdown, on_worker_shutdown),
     (cs.worker_process_shutdown, on_process_shutdown),
 ]

@@ -1,4 +1,5 @@
-"""Worker events (``worker_ready``, ``worker_heartbeat``, ``worker_shutdown``) and the heartbeat thread."""
+"""Worker events (``worker_ready``, ``worker_heartbeat``, ``worker_shutdown``, and each prefork child's
+``worker_process_heartbeat``) and the heartbeat thread."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from stemtrace.celery.events import now_iso
 
 _MAX_DOC = 4_000
+PROCESS_HEARTBEAT = "worker_process_heartbeat"  # a prefork child's own transport counters
 
 
 def task_definition(task: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("server", help="serve the API and UI, following the broker's event stream")
     _add_serving_options(server)
-    server.add_argument("--broker-url", default=_env("BROKER_URL"), help="Redis URL (STEMTRACE_BROKER_URL)")
+    server.add_argument("--broker-url", default=_env("BROKER_URL"), help="Redis or RabbitMQ URL (STEMTRACE_BROKER_URL)")
     server.add_argument("--transport-url", default=_env("TRANSPORT_URL"), help="overrides --broker-url for events")
     server.add_argument("-A", "--app", default=_env("APP"), help="Celery app (module:attr) to read broker_url from")
     server.add_argument("--prefix", default=_env("PREFIX", "stemtrace"), help="event stream prefix")

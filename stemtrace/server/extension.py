@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.params import Depends as DependsParam
 
+from stemtrace.config import DEFAULT_TTL
 from stemtrace.engine import create_engine
 from stemtrace.server.routes import build_api_router
 from stemtrace.server.static import add_ui_routes
@@ -30,9 +31,10 @@ class StemtraceExtension:
     """Everything stemtrace adds to a FastAPI app.
 
     ``transport_url`` (or ``broker_url``; env ``STEMTRACE_TRANSPORT_URL`` / ``STEMTRACE_BROKER_URL``) is
-    the Redis whose stream ``{prefix}:events`` is followed, or ``memory://`` for events published in
-    this process. ``prefix`` is the event prefix, independent of the mount path. With
-    ``embedded_consumer=False`` this process only serves what the engine holds.
+    the Redis whose stream ``{prefix}:events`` is followed, the RabbitMQ whose exchange ``{prefix}.events``
+    is (docs/brokers.md; ``ttl``, env ``STEMTRACE_TTL``, is the retention of a queue the server creates),
+    or ``memory://`` for events published in this process. ``prefix`` is the event prefix, independent of
+    the mount path. With ``embedded_consumer=False`` this process only serves what the engine holds.
     """
 
     def __init__(
@@ -55,13 +57,13 @@ class StemtraceExtension:
             or DEFAULT_BROKER_URL
         )
         self.prefix = prefix or os.environ.get("STEMTRACE_PREFIX") or "stemtrace"
-        self.ttl = ttl
+        self.ttl = ttl or int(os.environ.get("STEMTRACE_TTL") or DEFAULT_TTL)
         self.max_tasks = max_tasks
         self.embedded_consumer = embedded_consumer
         self.engine: Any = None
         self.connections = Connections()
         # Built now so a bad URL fails at construction, not at the first request.
-        self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks)
+        self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks, self.ttl)
         self._new_engine()
         self.router = self._build_router(serve_ui, auth_dependency)
 

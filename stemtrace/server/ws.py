@@ -48,10 +48,12 @@ def add_websocket_route(
             await websocket.close(code=1011, reason="stemtrace is not started")
             return
         ours = PROTOCOL in websocket.scope.get("subprotocols", [])
+        # Taken before the accept: an update the client causes right after connecting is not missed.
+        head = engine.changes(_HEAD, max=0)[0]
         await websocket.accept(subprotocol=PROTOCOL if ours else None)
         connections.open += 1
         try:
-            await (_serve_protocol(websocket, engine) if ours else _serve_legacy(websocket, engine))
+            await (_serve_protocol(websocket, engine) if ours else _serve_legacy(websocket, engine, head))
         except (WebSocketDisconnect, TimeoutError, RuntimeError):
             pass
         finally:
@@ -77,21 +79,24 @@ async def _until_closed(websocket: WebSocket, on_message: Callable[[Any], Any] |
                 )
 
 
-async def _serve_legacy(websocket: WebSocket, engine: Any) -> None:
-    """stemtrace 0.4.x clients: one text frame per task update, in the event's shape."""
-    seq = engine.changes(_HEAD, max=0)[0]
+async def _serve_legacy(websocket: WebSocket, engine: Any, seq: int) -> None:
+    """stemtrace 0.4.x clients: one text frame per task update after ``seq``, in the event's shape."""
 
     async def pump() -> None:
         nonlocal seq
-        version = engine.version
+        version = None
         while True:
             await asyncio.sleep(TICK_SECONDS)
             if engine.version == version:
                 continue
             version = engine.version
-            seq, _gap, updates = engine.changes(seq, None, False, MAX_BATCH)
-            for update in updates:
-                await _send(websocket, update)
+            # The feed hands back at most MAX_BATCH per call: drain it up to the head.
+            while True:
+                seq, _gap, updates = engine.changes(seq, None, False, MAX_BATCH)
+                for update in updates:
+                    await _send(websocket, update)
+                if len(updates) < MAX_BATCH:
+                    break
 
     await _race(pump(), _until_closed(websocket))
 

@@ -24,7 +24,8 @@ def transport_for_url(
     max_stream_length: int = 1_000_000,
     **kwargs: Any,
 ) -> BufferedTransport:
-    """A transport for ``redis://``, ``rediss://``, ``unix://`` or ``memory://``; nothing connects yet."""
+    """A transport for ``redis://``, ``rediss://``, ``unix://``, ``amqp://``, ``amqps://``, ``pyamqp://`` or
+    ``memory://``; nothing connects yet."""
     url = normalize_transport_url(url or "")
     scheme = url.partition("://")[0].lower()
     if scheme == "memory":
@@ -35,6 +36,12 @@ def transport_for_url(
         from stemtrace.transport.redis import RedisTransport
 
         return RedisTransport(
+            url, prefix=prefix, ttl=ttl, max_stream_length=max_stream_length, buffer_size=buffer_size, **kwargs
+        )
+    if scheme in ("amqp", "amqps"):
+        from stemtrace.transport.amqp import AmqpTransport
+
+        return AmqpTransport(
             url, prefix=prefix, ttl=ttl, max_stream_length=max_stream_length, buffer_size=buffer_size, **kwargs
         )
     raise ConfigurationError(

@@ -1,4 +1,5 @@
-"""Real Redis, a real worker subprocess (prefork and solo): every canvas shape lands in the stream, linked."""
+"""Real Redis and RabbitMQ, a real worker subprocess (prefork and solo): every canvas shape lands in the
+stream, linked."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(params=["solo", "prefork"])
-def flows(request: pytest.FixtureRequest, celery_worker_factory, redis_url: str, stream_prefix: str):  # noqa: F811
-    worker = celery_worker_factory(pool=request.param, concurrency=2)
-    f = Flows(worker, redis_url, stream_prefix)
+# event_url before the worker factory: its clean-up then runs after the workers stopped publishing.
+def flows(request: pytest.FixtureRequest, event_url: str, celery_worker_factory, stream_prefix: str):  # noqa: F811
+    worker = celery_worker_factory(pool=request.param, concurrency=2, env={"STEMTRACE_TRANSPORT_URL": event_url})
+    f = Flows(worker, event_url, stream_prefix)
     f.pool = request.param  # type: ignore[attr-defined]
     yield f
     stemtrace.celery.shutdown()

@@ -15,15 +15,20 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(params=["solo", "prefork"])
-def flows(request: pytest.FixtureRequest, celery_worker_factory, redis_url: str, stream_prefix: str):  # noqa: F811
+# event_url before the worker factory: its clean-up then runs after the workers stopped publishing.
+def flows(request: pytest.FixtureRequest, event_url: str, celery_worker_factory, stream_prefix: str):  # noqa: F811
     extra = ["--max-tasks-per-child", "1"] if request.param == "prefork" else []
     worker = celery_worker_factory(
         pool=request.param,
         concurrency=2,
         extra_args=extra,
-        env={"STEMTRACE_CAPTURE_OUTPUT": "true", "STEMTRACE_HEARTBEAT_INTERVAL": "0.3"},
+        env={
+            "STEMTRACE_TRANSPORT_URL": event_url,
+            "STEMTRACE_CAPTURE_OUTPUT": "true",
+            "STEMTRACE_HEARTBEAT_INTERVAL": "0.3",
+        },
     )
-    f = Flows(worker, redis_url, stream_prefix)
+    f = Flows(worker, event_url, stream_prefix)
     yield f
     stemtrace.celery.shutdown()
 

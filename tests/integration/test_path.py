@@ -1,5 +1,5 @@
-"""The foundation path end to end: a real prefork worker publishes to real Redis, the Rust engine
-consumes the stream inside this process, and the HTTP API shows the chain linked and finished."""
+"""The foundation path end to end: a real prefork worker publishes to real Redis or RabbitMQ, the Rust
+engine consumes the stream inside this process, and the HTTP API shows the chain linked and finished."""
 
 from __future__ import annotations
 
@@ -33,13 +33,13 @@ async def _sleep(seconds: float) -> None:
 
 
 @pytest.mark.anyio
-async def test_chain_through_real_worker_redis_and_engine(
+async def test_chain_through_real_worker_broker_and_engine(
+    event_url: str,  # before the worker factory: its clean-up then runs after the worker stopped publishing
     celery_worker_factory,
-    redis_url: str,
     stream_prefix: str,
 ) -> None:
-    worker = celery_worker_factory(pool="prefork", concurrency=2)
-    flow = StemtraceExtension(transport_url=redis_url, prefix=stream_prefix, serve_ui=False)
+    worker = celery_worker_factory(pool="prefork", concurrency=2, env={"STEMTRACE_TRANSPORT_URL": event_url})
+    flow = StemtraceExtension(transport_url=event_url, prefix=stream_prefix, serve_ui=False)
     app = FastAPI(lifespan=flow.lifespan)
     app.include_router(flow.router, prefix="/stemtrace")
 
@@ -53,7 +53,8 @@ async def test_chain_through_real_worker_redis_and_engine(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
     ):
         health = (await client.get("/stemtrace/api/health")).json()
-        assert health["stream"] == f"{stream_prefix}:events"
+        redis = event_url.startswith("redis")
+        assert health["stream"] == f"{stream_prefix}:events" if redis else f"{stream_prefix}.events"
 
         listing = await wait_for(
             client,
@@ -84,3 +85,8 @@ async def test_chain_through_real_worker_redis_and_engine(
         graphs = (await client.get("/stemtrace/api/graphs")).json()
         assert graphs["graphs"][0]["task_id"] == steps[0]["task_id"]
         assert graphs["graphs"][0]["task_count"] == 3
+
+        # The events were all sent before the server started: the stream replayed them.
+        health = (await client.get("/stemtrace/api/health")).json()
+        assert health["broker_mode"] == ("redis-stream" if redis else "rabbitmq-stream")
+        assert health["consumer_connected"] and health["last_event_id"]

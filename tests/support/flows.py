@@ -1,4 +1,5 @@
-"""Drive flows against a worker started by :mod:`tests.support.worker` and read the events back from Redis."""
+"""Drive flows against a worker started by :mod:`tests.support.worker` and read the events back from the
+broker they travelled through: the Redis Stream, or the RabbitMQ stream queue."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import redis
 
 import stemtrace
+from tests.support.rabbitmq import StreamReader
 from tests.support.worker import WorkerProcess
 
 TASKS = "examples.celery_app"
@@ -21,17 +23,13 @@ Tasks = dict[str, list[dict[str, Any]]]
 class Flows:
     """A client app bound to one worker, publishing with stemtrace on, and the events read back."""
 
-    def __init__(self, worker: WorkerProcess, redis_url: str, prefix: str) -> None:
+    def __init__(self, worker: WorkerProcess, transport_url: str, prefix: str) -> None:
         self.app = worker.client_app()
-        self.redis = redis.Redis.from_url(redis_url)
-        self.key = f"{prefix}:events"
-        stemtrace.init(self.app, transport_url=redis_url, prefix=prefix)
+        self.events = _reader(transport_url, prefix)
+        stemtrace.init(self.app, transport_url=transport_url, prefix=prefix)
 
     def s(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.app.signature(f"{TASKS}.{name}", args=args, kwargs=kwargs)
-
-    def events(self) -> list[dict[str, Any]]:
-        return [orjson.loads(f[b"data"]) for _, f in self.redis.xrange(self.key)]
 
     def by_task(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -49,6 +47,14 @@ class Flows:
             if time.monotonic() > deadline:
                 pytest.fail(f"events never matched; got {dict(tasks)}")
             time.sleep(0.1)
+
+
+def _reader(transport_url: str, prefix: str) -> Callable[[], list[dict[str, Any]]]:
+    """A function returning every event of ``prefix`` so far, in the order the broker keeps them."""
+    if transport_url.startswith("amqp"):
+        return StreamReader(transport_url, prefix).read
+    client, key = redis.Redis.from_url(transport_url), f"{prefix}:events"
+    return lambda: [orjson.loads(f[b"data"]) for _, f in client.xrange(key)]
 
 
 def states(evts: list[dict[str, Any]]) -> list[str]:

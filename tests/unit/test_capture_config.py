@@ -38,12 +38,13 @@ def test_broker_url_env_alias() -> None:
 def test_celery_spellings_are_normalised() -> None:
     assert build_config(app("redis+socket:///tmp/r.sock"), env={}).transport_url == "unix:///tmp/r.sock"
     assert build_config(app("redis://a/0;redis://b/0"), env={}).transport_url == "redis://a/0"
+    assert build_config(app("pyamqp://guest@rabbit//"), env={}).transport_url == "amqp://guest@rabbit//"
 
 
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"transport_url": "amqp://guest:pw@rabbit//"}, "STEMTRACE_TRANSPORT_URL"),
+        ({"transport_url": "sqs://key:pw@queue"}, "STEMTRACE_TRANSPORT_URL"),
         ({"transport_url": "kafka://x"}, "redis://"),
         ({"transport_url": "redis://h/0", "ttl": -1}, "ttl must be >= 1"),
         ({"transport_url": "redis://h/0", "ttl": 0}, "ttl"),
@@ -61,7 +62,7 @@ def test_bad_configuration_raises_with_a_hint(kwargs: dict, needle: str) -> None
 
 def test_error_message_hides_password() -> None:
     with pytest.raises(ConfigurationError) as err:
-        build_config(None, env={}, transport_url="amqp://user:hunter2@rabbit//")
+        build_config(None, env={}, transport_url="sqs://user:hunter2@queue")
     assert "hunter2" not in str(err.value)
     assert redact_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
 

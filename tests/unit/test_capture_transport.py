@@ -13,6 +13,7 @@ import redis
 
 from stemtrace.errors import ConfigurationError
 from stemtrace.transport import transport_for_url
+from stemtrace.transport.amqp import AmqpTransport, connection_parameters
 from stemtrace.transport.base import BufferedTransport
 from stemtrace.transport.memory import MemoryBus, MemoryTransport
 from stemtrace.transport.redis import RedisTransport
@@ -45,8 +46,20 @@ def test_scheme_selection() -> None:
     assert isinstance(transport_for_url("memory://"), MemoryTransport)
     for url in ("redis://h/0", "rediss://h/0", "unix:///tmp/r.sock", "redis+socket:///tmp/r.sock"):
         assert isinstance(transport_for_url(url), RedisTransport)
+    for url in ("amqp://h//", "amqps://h/v", "pyamqp://guest@h//"):
+        assert isinstance(transport_for_url(url), AmqpTransport)
     with pytest.raises(ConfigurationError):
-        transport_for_url("amqp://x")
+        transport_for_url("sqs://x")
+
+
+def test_amqp_urls_read_as_celery_reads_them() -> None:
+    assert connection_parameters("amqp://u:p%40ss@rabbit//") == {
+        "host": "rabbit:5672", "userid": "u", "password": "p@ss", "virtual_host": "/", "ssl": False,
+    }  # fmt: skip
+    assert connection_parameters("amqps://rabbit:5999/shop")["host"] == "rabbit:5999"
+    assert connection_parameters("amqps://rabbit/shop")["virtual_host"] == "shop"
+    assert connection_parameters("amqp://rabbit")["virtual_host"] == "/"
+    assert connection_parameters("amqp://rabbit/%2f")["virtual_host"] == "/"
 
 
 def test_events_are_batched_and_flushed() -> None:

@@ -47,10 +47,17 @@ fn bench_ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest");
     group.sample_size(10);
     group.throughput(Throughput::Elements(batch.len() as u64));
+    group.bench_function("decode_only_120k_events", |b| {
+        b.iter(|| batch.iter().filter(|raw| stemtrace_core::event::decode(raw).is_ok()).count());
+    });
     group.bench_function("120k_events_into_empty_engine", |b| {
         b.iter_batched(
             || engine(1_000_000),
-            |e| e.ingest(batch.iter().map(Vec::as_slice)),
+            // The engine is returned so that dropping it is not timed.
+            |e| {
+                e.ingest(batch.iter().map(Vec::as_slice));
+                e
+            },
             BatchSize::LargeInput,
         );
     });
@@ -77,5 +84,39 @@ fn bench_queries(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_ingest, bench_queries);
+/// A chord of `n` headers (three events each) and its callback.
+fn chord(n: u64) -> Vec<Vec<u8>> {
+    let (group, callback) = (uuid(1 << 40), uuid((1 << 40) + 1));
+    let mut out = Vec::new();
+    for i in 0..n {
+        let id = uuid((1 << 41) + i);
+        for (j, state) in ["PENDING", "STARTED", "SUCCESS"].iter().enumerate() {
+            out.push(
+                format!(
+                    r#"{{"task_id":"{id}","name":"shop.tasks.part","state":"{state}","timestamp":"2025-01-01T00:00:{:02}.{:06}Z","root_id":"{id}","group_id":"{group}","chord_callback_id":"{callback}","trace_id":"{group}","retries":0,"args":[{i}],"hostname":"celery@w"}}"#,
+                    i / 1000,
+                    (i % 1000) * 100 + j as u64
+                )
+                .into_bytes(),
+            );
+        }
+    }
+    out.push(
+        format!(
+            r#"{{"task_id":"{callback}","name":"shop.tasks.total","state":"SUCCESS","timestamp":"2025-01-01T00:01:00Z","group_id":"{group}","trace_id":"{group}","retries":0}}"#
+        )
+        .into_bytes(),
+    );
+    out
+}
+
+fn bench_chord(c: &mut Criterion) {
+    let e = engine(1_000_000);
+    let events = chord(1000);
+    e.ingest(events.iter().map(Vec::as_slice));
+    let container = format!("group:{}", uuid(1 << 40));
+    c.bench_function("chord_1000_detail", |b| b.iter(|| e.get_graph(&container)));
+}
+
+criterion_group!(benches, bench_ingest, bench_queries, bench_chord);
 criterion_main!(benches);

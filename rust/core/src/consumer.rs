@@ -2,6 +2,10 @@
 //!
 //! It replays everything retained on start, resumes from the last id after any error with
 //! capped exponential backoff, and never gives up: the server stays up while Redis is down.
+//! Reading and applying overlap: a reader task pulls the next batch from Redis while a dedicated
+//! thread applies the previous one, so ingest runs at the slower of the two rather than their sum.
+//! A stream that restarts behind the last id read (Redis restarted without its data, or the key
+//! deleted) is noticed, counted in health as a reset, and read again from its beginning.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,68 +13,70 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::engine::Engine;
+use crate::supervise::{self, Follower, Handle};
 
 /// Entries per `XREAD`: large enough to amortise the round trip, small enough to keep latency low.
 const BATCH: usize = 10_000;
 const BLOCK_MS: usize = 1_000;
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Batches read ahead of the one being applied: enough to overlap, bounded so memory is too.
+const READ_AHEAD: usize = 2;
 
-pub struct Handle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Handle {
-    pub fn stop(self, runtime: &tokio::runtime::Handle, wait: Duration) {
-        let _ = self.stop.send(true);
-        let task = self.task;
-        runtime.block_on(async move {
-            let _ = tokio::time::timeout(wait, task).await;
-        });
-    }
-}
+type Batch = Vec<(String, Option<Vec<u8>>)>;
 
 pub fn spawn(engine: Arc<Engine>, url: String, runtime: &tokio::runtime::Handle) -> Handle {
-    let (stop, stopped) = watch::channel(false);
-    let task = runtime.spawn(run(engine, url, stopped));
-    Handle { stop, task }
-}
-
-async fn run(engine: Arc<Engine>, url: String, mut stopped: watch::Receiver<bool>) {
     let key = engine.config.stream_key();
-    let mut last_id = String::from("0-0");
-    let mut backoff = Duration::from_millis(100);
-    engine.health.running.store(true, Ordering::Relaxed);
-    while !*stopped.borrow() {
-        let result = tokio::select! {
-            r = follow(&engine, &url, &key, &mut last_id, &mut backoff) => r,
-            _ = stopped.changed() => break,
-        };
-        engine.health.connected.store(false, Ordering::Relaxed);
-        if let Err(e) = result {
-            *engine.health.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
-        }
-        tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
-            _ = stopped.changed() => break,
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-    engine.health.running.store(false, Ordering::Relaxed);
-    engine.health.connected.store(false, Ordering::Relaxed);
+    let (batches, applier) = spawn_applier(Arc::clone(&engine), runtime);
+    supervise::spawn(engine, runtime, RedisFollower { url, key, last_id: String::from("0-0"), batches, applier })
 }
 
-/// Connect and read until an error; `last_id` advances as batches are applied.
+struct RedisFollower {
+    url: String,
+    key: String,
+    /// The last id handed to the applier: reads resume after it.
+    last_id: String,
+    batches: mpsc::Sender<Batch>,
+    applier: JoinHandle<()>,
+}
+
+impl Follower for RedisFollower {
+    async fn follow(&mut self, engine: &Engine, backoff: &mut Duration) -> Result<(), String> {
+        follow(engine, &self.url, &self.key, &mut self.last_id, backoff, &self.batches).await.map_err(|e| e.to_string())
+    }
+
+    async fn finish(self) {
+        // Closing the channel ends the applier once it has applied what was already read.
+        drop(self.batches);
+        let _ = self.applier.await;
+    }
+}
+
+/// The thread that applies batches in the order they were read. It outlives reconnects, so a
+/// batch read just before a connection fails is still applied.
+fn spawn_applier(engine: Arc<Engine>, runtime: &tokio::runtime::Handle) -> (mpsc::Sender<Batch>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Batch>(READ_AHEAD);
+    let task = runtime.spawn_blocking(move || {
+        while let Some(batch) = rx.blocking_recv() {
+            engine.ingest(batch.iter().filter_map(|(_, data)| data.as_deref()));
+            if let Some((id, _)) = batch.last() {
+                *engine.health.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.clone());
+            }
+        }
+    });
+    (tx, task)
+}
+
+/// Connect and read until an error; `last_id` advances as batches are handed to the applier.
 async fn follow(
     engine: &Engine,
     url: &str,
     key: &str,
     last_id: &mut String,
     backoff: &mut Duration,
+    batches: &mpsc::Sender<Batch>,
 ) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     // A blocking XREAD outlives the default 500 ms response timeout: disable it on this connection.
@@ -78,9 +84,8 @@ async fn follow(
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(None);
     let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
-    engine.health.connected.store(true, Ordering::Relaxed);
-    *engine.health.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    *backoff = Duration::from_millis(100);
+    supervise::connected(engine, backoff);
+    check_reset(engine, &mut conn, key, last_id).await?;
     loop {
         let reply: Value = redis::cmd("XREAD")
             .arg("COUNT")
@@ -93,18 +98,80 @@ async fn follow(
             .query_async(&mut conn)
             .await?;
         let entries = parse_xread(reply);
-        if let Some((id, _)) = entries.last() {
-            last_id.clone_from(id);
-            engine.ingest(entries.iter().filter_map(|(_, data)| data.as_deref()));
-            *engine.health.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                Some(last_id.clone());
+        let full = entries.len() == BATCH;
+        match entries.last() {
+            Some((id, _)) => {
+                last_id.clone_from(id);
+                if batches.send(entries).await.is_err() {
+                    return Ok(()); // the applier is gone: the engine is stopping
+                }
+            }
+            // Idle: the cheap moment to notice a stream that was deleted or restarted behind us.
+            None => check_reset(engine, &mut conn, key, last_id).await?,
         }
-        if entries.len() < BATCH {
-            engine.health.lag.store(0, Ordering::Relaxed);
-        } else {
+        if full {
             update_lag(engine, &mut conn, key, last_id).await;
+        } else {
+            engine.health.lag.store(0, Ordering::Relaxed);
         }
     }
+}
+
+/// A stream whose newest id is older than the last one read, or that no longer exists, was
+/// reset (Redis restarted without its data, the key deleted): count it and read it from the start.
+/// Entries trimmed from the front are not a reset: the rest is still read from `last_id`.
+async fn check_reset(
+    engine: &Engine,
+    conn: &mut MultiplexedConnection,
+    key: &str,
+    last_id: &mut String,
+) -> redis::RedisResult<()> {
+    if last_id == "0-0" {
+        return Ok(());
+    }
+    let newest: Option<String> = match redis::cmd("XINFO").arg("STREAM").arg(key).query_async::<Value>(conn).await {
+        Ok(info) => last_generated_id(info),
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) => None,
+        Err(e) => return Err(e),
+    };
+    if newest.as_deref().is_none_or(|newest| stream_id(newest) < stream_id(last_id)) {
+        engine.health.stream_resets.fetch_add(1, Ordering::Relaxed);
+        let mut when = Vec::new();
+        crate::time::write_iso(&mut when, crate::engine::now_micros());
+        *engine.health.last_reset.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(format!(
+            "{}: stream {key} restarted behind {last_id}; reading it again from the start",
+            String::from_utf8_lossy(&when)
+        ));
+        *last_id = String::from("0-0");
+    }
+    Ok(())
+}
+
+/// `last-generated-id` from an `XINFO STREAM` reply (RESP2 flat array or RESP3 map).
+fn last_generated_id(info: Value) -> Option<String> {
+    let pairs: Vec<(Value, Value)> = match info {
+        Value::Map(pairs) => pairs,
+        Value::Array(flat) => {
+            let mut it = flat.into_iter();
+            std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect()
+        }
+        _ => return None,
+    };
+    pairs.into_iter().find_map(|(k, v)| (text(k).as_deref() == Some("last-generated-id")).then(|| text(v)).flatten())
+}
+
+fn text(value: Value) -> Option<String> {
+    match value {
+        Value::BulkString(bytes) => String::from_utf8(bytes).ok(),
+        Value::SimpleString(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A stream id `ms-seq` as a comparable pair (an unparsable id sorts first).
+fn stream_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
 /// Lag = entries after `last_id`, counted cheaply by `XLEN` minus those up to it (`XRANGE` count

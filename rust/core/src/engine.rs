@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use crate::consumer;
+use crate::{amqp, consumer, supervise};
 use crate::error::{Error, Result};
 use crate::event::{decode, Decoded, SkipReason};
 use crate::feed::{Changes, Feed};
@@ -16,11 +16,17 @@ use crate::workers::Workers;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// `redis://…`, `rediss://…`, `unix://…`, or `None` / `memory://` for an engine fed by `ingest`.
+    /// `redis://…`, `rediss://…`, `unix://…`, `amqp://…`, `amqps://…`, or `None` / `memory://` for an
+    /// engine fed by `ingest`.
     pub transport_url: Option<String>,
     pub prefix: String,
     pub max_tasks: usize,
+    /// Retention of a RabbitMQ queue this engine creates (seconds).
+    pub ttl_secs: u64,
 }
+
+/// Default retention, as the library's `ttl`: one day.
+pub const DEFAULT_TTL_SECS: u64 = 86_400;
 
 impl EngineConfig {
     pub fn new(transport_url: Option<&str>, prefix: &str, max_tasks: usize) -> Result<EngineConfig> {
@@ -30,21 +36,36 @@ impl EngineConfig {
             Some(u) if ["redis://", "rediss://", "unix://", "redis+unix://"].iter().any(|s| u.starts_with(s)) => {
                 Some(u.to_owned())
             }
+            Some(u) if amqp::is_amqp(u) => Some(amqp::normalize_url(u)),
             Some(u) => {
                 return Err(Error::InvalidUrl {
                     url: redact(u),
-                    reason: "use redis://, rediss://, unix:// or memory://".into(),
+                    reason: "use redis://, rediss://, unix://, amqp://, amqps:// or memory://".into(),
                 })
             }
         };
         if prefix.is_empty() {
             return Err(Error::InvalidParameter { name: "prefix", reason: "must not be empty".into() });
         }
-        Ok(EngineConfig { transport_url, prefix: prefix.to_owned(), max_tasks })
+        Ok(EngineConfig { transport_url, prefix: prefix.to_owned(), max_tasks, ttl_secs: DEFAULT_TTL_SECS })
     }
 
+    #[must_use]
+    pub fn with_ttl(self, ttl_secs: u64) -> EngineConfig {
+        EngineConfig { ttl_secs: ttl_secs.max(1), ..self }
+    }
+
+    fn is_amqp(&self) -> bool {
+        self.transport_url.as_deref().is_some_and(amqp::is_amqp)
+    }
+
+    /// Where events are read from: the Redis Stream key, or the RabbitMQ exchange.
     pub fn stream_key(&self) -> String {
-        format!("{}:events", self.prefix)
+        if self.is_amqp() {
+            amqp::exchange_name(&self.prefix)
+        } else {
+            format!("{}:events", self.prefix)
+        }
     }
 }
 
@@ -75,6 +96,11 @@ pub struct Health {
     pub lag: AtomicI64,
     pub last_error: Mutex<Option<String>>,
     pub last_event_id: Mutex<Option<String>>,
+    /// How events are read (`redis-stream`, `rabbitmq-stream`, `rabbitmq-classic`); `None` until known.
+    pub broker_mode: Mutex<Option<&'static str>>,
+    /// Times the stream was found reset behind the last id read, and what happened the last time.
+    pub stream_resets: AtomicU64,
+    pub last_reset: Mutex<Option<String>>,
 }
 
 pub struct Engine {
@@ -84,7 +110,7 @@ pub struct Engine {
     pub health: Health,
     /// Bumped after every applied batch; live views poll it to know something changed.
     pub version: AtomicU64,
-    consumer: Mutex<Option<consumer::Handle>>,
+    consumer: Mutex<Option<supervise::Handle>>,
     feed: Mutex<Feed>,
 }
 
@@ -110,7 +136,7 @@ impl Engine {
             match decode(raw) {
                 Ok(Decoded::Task(ev)) => tasks.push((ev, raw)),
                 Ok(Decoded::Worker(ev)) => {
-                    self.workers.apply(&ev);
+                    self.workers.apply(&ev, now_micros());
                     self.health.worker_events.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(reason) => {
@@ -144,10 +170,19 @@ impl Engine {
                 feed.push(ev, std::str::from_utf8(&stamp).unwrap_or_default());
             }
         }
+        // One registry update per worker per batch, not one per event.
+        let mut seen: Vec<(&str, Micros)> = Vec::new();
         for (ev, _) in &tasks {
             if let (Some(host), Some(ts)) = (ev.hostname.as_deref(), ev.timestamp) {
-                self.workers.seen(host, ts);
+                match seen.iter_mut().find(|(h, _)| *h == host) {
+                    Some((_, last)) => *last = (*last).max(ts),
+                    None => seen.push((host, ts)),
+                }
             }
+        }
+        let now = now_micros();
+        for (host, ts) in seen {
+            self.workers.seen(host, ts, now);
         }
         self.health.ingested.fetch_add(applied as u64, Ordering::Relaxed);
         self.health.duplicates.fetch_add(duplicates, Ordering::Relaxed);
@@ -167,7 +202,12 @@ impl Engine {
             return;
         }
         if let Some(url) = &self.config.transport_url {
-            *slot = Some(consumer::spawn(Arc::clone(self), url.clone(), runtime));
+            *slot = Some(if self.config.is_amqp() {
+                amqp::spawn(Arc::clone(self), url.clone(), runtime)
+            } else {
+                *self.health.broker_mode.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some("redis-stream");
+                consumer::spawn(Arc::clone(self), url.clone(), runtime)
+            });
         }
     }
 
@@ -195,15 +235,18 @@ impl Engine {
     }
 
     pub fn list_tasks(&self, f: &TaskFilter) -> Vec<u8> {
-        self.read(|s| query::list_tasks(s, f))
+        let live = self.workers.liveness(now_micros());
+        self.read(|s| query::list_tasks(s, f, &live))
     }
 
     pub fn get_task(&self, id: &str) -> Option<Vec<u8>> {
-        self.read(|s| query::get_task(s, id))
+        let live = self.workers.liveness(now_micros());
+        self.read(|s| query::get_task(s, id, &live))
     }
 
     pub fn task_children(&self, id: &str, compact: bool) -> Option<Vec<u8>> {
-        self.read(|s| query::task_children(s, id, compact))
+        let live = self.workers.liveness(now_micros());
+        self.read(|s| query::task_children(s, id, compact, &live))
     }
 
     pub fn list_graphs(&self, limit: usize, offset: usize, from: Option<Micros>, to: Option<Micros>) -> Vec<u8> {
@@ -211,7 +254,8 @@ impl Engine {
     }
 
     pub fn get_graph(&self, id: &str) -> Option<Vec<u8>> {
-        self.read(|s| query::get_graph(s, id))
+        let live = self.workers.liveness(now_micros());
+        self.read(|s| query::get_graph(s, id, &live))
     }
 
     pub fn workers(&self, hostname: Option<&str>) -> Vec<u8> {
@@ -247,6 +291,7 @@ impl Engine {
             .bool("consumer_connected", h.connected.load(Ordering::Relaxed))
             .opt_str("broker", self.config.transport_url.as_deref().map(redact).as_deref())
             .str("stream", &self.config.stream_key())
+            .opt_str("broker_mode", *h.broker_mode.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
             .opt_int("lag", (lag >= 0).then_some(lag))
             .opt_str("last_error", h.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref())
             .opt_str(
@@ -255,7 +300,9 @@ impl Engine {
             )
             .int("events_ingested", h.ingested.load(Ordering::Relaxed) as i64)
             .int("duplicates", h.duplicates.load(Ordering::Relaxed) as i64)
-            .int("worker_events", h.worker_events.load(Ordering::Relaxed) as i64);
+            .int("worker_events", h.worker_events.load(Ordering::Relaxed) as i64)
+            .int("stream_resets", h.stream_resets.load(Ordering::Relaxed) as i64)
+            .opt_str("last_reset", h.last_reset.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref());
         let skipped = o.key("skipped");
         let mut s = Obj::new(skipped);
         for reason in SkipReason::ALL {
@@ -263,6 +310,7 @@ impl Engine {
         }
         s.finish();
         o.int("node_count", nodes as i64).int("flow_count", flows as i64).int("evicted", evicted as i64);
+        query::write_counters(o.key("producer"), self.workers.transport());
         o.finish();
         out
     }
@@ -285,7 +333,8 @@ mod tests {
 
     #[test]
     fn rejects_unknown_schemes() {
-        assert!(EngineConfig::new(Some("amqp://x"), "stemtrace", 10).is_err());
+        assert!(EngineConfig::new(Some("kafka://x"), "stemtrace", 10).is_err());
+        assert!(EngineConfig::new(Some("pyamqp://x//"), "stemtrace", 10).unwrap().is_amqp());
         assert!(EngineConfig::new(Some("memory://"), "stemtrace", 10).unwrap().transport_url.is_none());
     }
 

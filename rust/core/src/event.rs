@@ -23,6 +23,8 @@ pub struct TaskEvent<'a> {
     pub parent_id: Option<Cow<'a, str>>,
     pub root_id: Option<Cow<'a, str>>,
     pub group_id: Option<Cow<'a, str>>,
+    /// The chord a header task belongs to (its header group's id), as 0.4.x and we write it.
+    pub chord_id: Option<Cow<'a, str>>,
     pub chord_callback_id: Option<Cow<'a, str>>,
     pub chord_body_first_id: Option<Cow<'a, str>>,
     pub trace_id: Option<Cow<'a, str>>,
@@ -43,6 +45,20 @@ pub struct WorkerEvent<'a> {
     pub timestamp: Option<Micros>,
     pub registered_tasks: Vec<Cow<'a, str>>,
     pub task_definitions: Vec<TaskDefinition<'a>>,
+    /// The sending process's transport counters, when it reports them.
+    pub transport: Option<TransportCounters>,
+    /// How often the worker sends heartbeats (`heartbeat_interval`, seconds).
+    pub heartbeat_interval: Option<Micros>,
+}
+
+/// A producer process's transport counters since it started (`transport` on worker events):
+/// events written, dropped (buffer full or refused), failed writes, and events waiting to be sent.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TransportCounters {
+    pub sent: u64,
+    pub dropped: u64,
+    pub errors: u64,
+    pub buffered: u64,
 }
 
 /// What a worker says about one task it registered.
@@ -100,6 +116,8 @@ pub fn decode(raw: &[u8]) -> Result<Decoded<'_>, SkipReason> {
             timestamp: fields.timestamp,
             registered_tasks: fields.registered_tasks,
             task_definitions: fields.task_definitions,
+            transport: fields.transport,
+            heartbeat_interval: fields.heartbeat_interval,
         }));
     }
     let task_id = fields.task_id.filter(|id| !id.is_empty()).ok_or(SkipReason::NoTaskId)?;
@@ -113,6 +131,7 @@ pub fn decode(raw: &[u8]) -> Result<Decoded<'_>, SkipReason> {
         parent_id: fields.parent_id,
         root_id: fields.root_id,
         group_id: fields.group_id,
+        chord_id: fields.chord_id,
         chord_callback_id: fields.chord_callback_id,
         chord_body_first_id: fields.chord_body_first_id,
         trace_id: fields.trace_id,
@@ -136,6 +155,7 @@ struct Fields<'a> {
     parent_id: Option<Cow<'a, str>>,
     root_id: Option<Cow<'a, str>>,
     group_id: Option<Cow<'a, str>>,
+    chord_id: Option<Cow<'a, str>>,
     chord_callback_id: Option<Cow<'a, str>>,
     chord_body_first_id: Option<Cow<'a, str>>,
     trace_id: Option<Cow<'a, str>>,
@@ -148,6 +168,8 @@ struct Fields<'a> {
     pid: Option<u32>,
     registered_tasks: Vec<Cow<'a, str>>,
     task_definitions: Vec<TaskDefinition<'a>>,
+    transport: Option<TransportCounters>,
+    heartbeat_interval: Option<Micros>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
@@ -162,36 +184,39 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
                 let mut out = Fields::default();
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     match key.as_ref() {
-                        "event_type" => out.event_type = map.next_value::<Lenient<Text>>()?.0.map(|t| t.0),
+                        "event_type" => out.event_type = map.next_value::<Loose<Cow<'de, str>>>()?.0,
                         "task_id" => out.task_id = text(&mut map)?,
                         "name" => out.name = text(&mut map)?,
-                        "state" => out.state = text(&mut map)?.and_then(|s| State::parse(&s)),
-                        "timestamp" => out.timestamp = map.next_value::<Lenient<Timestamp>>()?.0.map(|t| t.0),
+                        "state" => out.state = map.next_value::<Loose<State>>()?.0,
+                        "timestamp" => out.timestamp = map.next_value::<Loose<Timestamp>>()?.0.map(|t| t.0),
                         "parent_id" => out.parent_id = text(&mut map)?,
                         "root_id" => out.root_id = text(&mut map)?,
                         "group_id" => out.group_id = text(&mut map)?,
+                        "chord_id" => out.chord_id = text(&mut map)?,
                         "chord_callback_id" => out.chord_callback_id = text(&mut map)?,
                         "chord_body_first_id" => out.chord_body_first_id = text(&mut map)?,
                         "trace_id" => out.trace_id = text(&mut map)?,
-                        "retries" => out.retries = map.next_value::<Lenient<u32>>()?.0,
+                        "retries" => out.retries = map.next_value::<Loose<u32>>()?.0,
                         "exception_type" => out.exception_type = text(&mut map)?,
                         "hostname" => out.hostname = text(&mut map)?,
                         "queue" => out.queue = text(&mut map)?,
                         "routing_key" => out.routing_key = text(&mut map)?,
-                        "eta" => out.eta = map.next_value::<Lenient<Timestamp>>()?.0.map(|t| t.0),
-                        "pid" => out.pid = map.next_value::<Lenient<u32>>()?.0,
+                        "eta" => out.eta = map.next_value::<Loose<Timestamp>>()?.0.map(|t| t.0),
+                        "pid" => out.pid = map.next_value::<Loose<u32>>()?.0,
                         "registered_tasks" => {
                             out.registered_tasks = map
-                                .next_value::<Lenient<Vec<Lenient<Text>>>>()?
+                                .next_value::<Lenient<Vec<Loose<Cow<'de, str>>>>>()?
                                 .0
                                 .unwrap_or_default()
                                 .into_iter()
-                                .filter_map(|t| t.0.map(|t| t.0))
+                                .filter_map(|t| t.0)
                                 .collect();
                         }
                         "task_definitions" => {
                             out.task_definitions = map.next_value::<Lenient<Definitions>>()?.0.unwrap_or_default().0;
                         }
+                        "heartbeat_interval" => out.heartbeat_interval = map.next_value::<Loose<Seconds>>()?.0.map(|s| s.0),
+                        "transport" => out.transport = map.next_value::<Lenient<Counters>>()?.0.map(|c| c.0),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -205,71 +230,147 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
 }
 
 fn text<'de, M: MapAccess<'de>>(map: &mut M) -> Result<Option<Cow<'de, str>>, M::Error> {
-    Ok(map.next_value::<Lenient<Text>>()?.0.map(|t| t.0).filter(|s| !s.is_empty()))
+    Ok(map.next_value::<Loose<Cow<'de, str>>>()?.0.filter(|s| !s.is_empty()))
 }
 
-/// `T` if the value has T's shape, else `None` (the value is still consumed).
-struct Lenient<T>(Option<T>);
+/// A scalar read in one pass over the input: whatever JSON value is there is consumed, and one
+/// of the wrong shape reads as `None`. This is the ingest hot path, so nothing is buffered or
+/// parsed twice, and strings without escapes are borrowed from the input.
+struct Loose<T>(Option<T>);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Buffer through serde_json's borrowed value only when the type does not match: the
-        // common case (the right type) deserialises directly.
-        let value = <&serde_json::value::RawValue>::deserialize(d)?;
-        Ok(Lenient(serde_json::from_str(value.get()).ok()))
+/// How a scalar is made from each kind of JSON value; the defaults refuse.
+trait Scalar<'de>: Sized {
+    fn from_borrowed(s: &'de str) -> Option<Self> {
+        Self::from_str(s)
+    }
+    fn from_str(_: &str) -> Option<Self> {
+        None
+    }
+    fn from_f64(_: f64) -> Option<Self> {
+        None
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        Self::from_f64(v as f64)
+    }
+    fn from_i64(v: i64) -> Option<Self> {
+        Self::from_f64(v as f64)
+    }
+    fn from_bool(_: bool) -> Option<Self> {
+        None
     }
 }
 
-/// A JSON string, borrowed when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
+impl Scalar<'_> for bool {
+    fn from_bool(b: bool) -> Option<Self> {
+        Some(b)
+    }
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Cow<'de, str>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Cow::Borrowed(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v))
-            }
-        }
-        d.deserialize_str(V).map(Text)
+impl<'de: 'a, 'a> Scalar<'de> for Cow<'a, str> {
+    fn from_borrowed(s: &'de str) -> Option<Self> {
+        Some(Cow::Borrowed(s))
+    }
+    fn from_str(s: &str) -> Option<Self> {
+        Some(Cow::Owned(s.to_owned()))
+    }
+}
+
+impl Scalar<'_> for State {
+    fn from_str(s: &str) -> Option<Self> {
+        State::parse(s)
+    }
+}
+
+impl Scalar<'_> for u64 {
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v)
+    }
+}
+
+impl Scalar<'_> for u32 {
+    fn from_u64(v: u64) -> Option<Self> {
+        u32::try_from(v).ok()
+    }
+    fn from_i64(v: i64) -> Option<Self> {
+        u32::try_from(v).ok()
+    }
+}
+
+/// A positive number of seconds, as microseconds.
+struct Seconds(Micros);
+
+impl Scalar<'_> for Seconds {
+    fn from_f64(v: f64) -> Option<Self> {
+        #[allow(clippy::cast_possible_truncation)] // bounded just before
+        (v > 0.0 && v < 1e9).then_some(Seconds((v * 1e6) as Micros))
     }
 }
 
 /// An ISO-8601 string (naive = UTC) or epoch seconds.
 struct Timestamp(Micros);
 
-impl<'de> Deserialize<'de> for Timestamp {
+impl Scalar<'_> for Timestamp {
+    fn from_str(s: &str) -> Option<Self> {
+        time::parse_iso(s).map(Timestamp)
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        time::from_epoch_seconds(v).map(Timestamp)
+    }
+}
+
+impl<'de, T: Scalar<'de>> Deserialize<'de> for Loose<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Micros;
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Scalar<'de>> Visitor<'de> for V<T> {
+            type Value = Option<T>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an ISO-8601 timestamp or epoch seconds")
+                f.write_str("any JSON value")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Micros, E> {
-                time::parse_iso(v).ok_or_else(|| E::custom("bad timestamp"))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Option<T>, E> {
+                Ok(T::from_borrowed(v))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Micros, E> {
-                time::from_epoch_seconds(v).ok_or_else(|| E::custom("bad timestamp"))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<T>, E> {
+                Ok(T::from_str(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Micros, E> {
-                self.visit_f64(v as f64)
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Option<T>, E> {
+                Ok(T::from_str(&v))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Micros, E> {
-                self.visit_f64(v as f64)
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<T>, E> {
+                Ok(T::from_f64(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<T>, E> {
+                Ok(T::from_u64(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<T>, E> {
+                Ok(T::from_i64(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<T>, E> {
+                Ok(T::from_bool(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<Option<T>, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<T>, M::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
             }
         }
-        d.deserialize_any(V).map(Timestamp)
+        d.deserialize_any(V(std::marker::PhantomData)).map(Loose)
+    }
+}
+
+/// `T` if a compound value has T's shape, else `None` (the value is still consumed). Only worker
+/// events (rare) carry compound fields, so buffering the value and reading it again is fine here.
+struct Lenient<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = <&serde_json::value::RawValue>::deserialize(d)?;
+        Ok(Lenient(serde_json::from_str(value.get()).ok()))
     }
 }
 
@@ -282,24 +383,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Definitions<'a> {
         #[derive(Deserialize)]
         struct Def<'a> {
             #[serde(borrow, default)]
-            name: Lenient<Text<'a>>,
+            name: Loose<Cow<'a, str>>,
             #[serde(borrow, default)]
-            module: Lenient<Text<'a>>,
+            module: Loose<Cow<'a, str>>,
             #[serde(borrow, default)]
-            signature: Lenient<Text<'a>>,
+            signature: Loose<Cow<'a, str>>,
             #[serde(borrow, default)]
-            docstring: Lenient<Text<'a>>,
+            docstring: Loose<Cow<'a, str>>,
             #[serde(default)]
-            bound: Lenient<bool>,
+            bound: Loose<bool>,
         }
         impl<'a> Def<'a> {
             fn into_definition(self, key: Option<Cow<'a, str>>) -> Option<TaskDefinition<'a>> {
-                let name = self.name.0.map(|t| t.0).or(key)?;
+                let name = self.name.0.or(key)?;
                 Some(TaskDefinition {
                     name,
-                    module: self.module.0.map(|t| t.0),
-                    signature: self.signature.0.map(|t| t.0),
-                    docstring: self.docstring.0.map(|t| t.0),
+                    module: self.module.0,
+                    signature: self.signature.0,
+                    docstring: self.docstring.0,
                     bound: self.bound.0.unwrap_or(false),
                 })
             }
@@ -331,9 +432,49 @@ impl<'de: 'a, 'a> Deserialize<'de> for Definitions<'a> {
     }
 }
 
+/// `transport`: an object (not an array, which serde's derive would also accept) whose counters
+/// are non-negative integers; a counter of another type reads as 0.
+struct Counters(TransportCounters);
+
+impl<'de> Deserialize<'de> for Counters {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Counters;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of counters")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Counters, M::Error> {
+                let mut c = TransportCounters::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let slot = match key.as_ref() {
+                        "sent" => &mut c.sent,
+                        "dropped" => &mut c.dropped,
+                        "errors" => &mut c.errors,
+                        "buffered" => &mut c.buffered,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = map.next_value::<Loose<u64>>()?.0.unwrap_or(0);
+                }
+                Ok(Counters(c))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 impl<T> Default for Lenient<T> {
     fn default() -> Self {
         Lenient(None)
+    }
+}
+
+impl<T> Default for Loose<T> {
+    fn default() -> Self {
+        Loose(None)
     }
 }
 
@@ -406,5 +547,27 @@ mod tests {
         assert_eq!(w.registered_tasks, vec!["a.b"]);
         assert_eq!(w.task_definitions[0].name, "a.b");
         assert!(w.task_definitions[0].bound);
+    }
+
+    #[test]
+    fn decodes_transport_counters_tolerantly() {
+        let raw = br#"{"event_type":"worker_heartbeat","hostname":"w","timestamp":1,
+            "transport":{"sent":10,"dropped":"many","errors":-1,"buffered":3,"extra":[1]}}"#;
+        let Ok(Decoded::Worker(w)) = decode(raw) else { panic!() };
+        assert_eq!(w.transport, Some(TransportCounters { sent: 10, dropped: 0, errors: 0, buffered: 3 }));
+        assert_eq!(w.heartbeat_interval, None);
+        let raw = br#"{"event_type":"worker_heartbeat","hostname":"w","heartbeat_interval":1.5}"#;
+        let Ok(Decoded::Worker(w)) = decode(raw) else { panic!() };
+        assert_eq!(w.heartbeat_interval, Some(1_500_000));
+        for odd in ["-1", "0", "\"x\"", "1e300"] {
+            let raw = format!(r#"{{"event_type":"worker_heartbeat","hostname":"w","heartbeat_interval":{odd}}}"#);
+            let Ok(Decoded::Worker(w)) = decode(raw.as_bytes()) else { panic!("{odd}") };
+            assert_eq!(w.heartbeat_interval, None, "{odd}");
+        }
+        for odd in [r#""transport":[1,2]"#, r#""transport":"x""#, r#""transport":null"#] {
+            let raw = format!(r#"{{"event_type":"worker_heartbeat","hostname":"w",{odd}}}"#);
+            let Ok(Decoded::Worker(w)) = decode(raw.as_bytes()) else { panic!("{odd}") };
+            assert_eq!(w.transport, None, "{odd}");
+        }
     }
 }

@@ -29,11 +29,14 @@ pub struct Changes {
 pub struct Feed {
     ring: VecDeque<Change>,
     next_seq: u64,
+    /// Reused between pushes so each update costs one exact-size allocation.
+    scratch: Vec<u8>,
 }
 
 impl Feed {
     pub fn push(&mut self, ev: &TaskEvent<'_>, raw_timestamp: &str) {
-        let mut json = Vec::with_capacity(160);
+        let mut json = std::mem::take(&mut self.scratch);
+        json.clear();
         Obj::new(&mut json)
             .str("task_id", &ev.task_id)
             .opt_str("name", ev.name.as_deref())
@@ -49,7 +52,8 @@ impl Feed {
             self.ring.pop_front();
         }
         self.next_seq += 1;
-        self.ring.push_back(Change { seq: self.next_seq, key: TaskKey::new(&ev.task_id), json: json.into() });
+        self.ring.push_back(Change { seq: self.next_seq, key: TaskKey::new(&ev.task_id), json: json.as_slice().into() });
+        self.scratch = json;
     }
 
     /// The newest sequence number (0 before any update).
@@ -57,25 +61,41 @@ impl Feed {
         self.next_seq
     }
 
-    /// Updates after `since` accepted by `keep`; `coalesce` keeps only the latest per task.
+    /// Updates after `since` accepted by `keep`, at most `max` of them.
+    ///
+    /// Coalesced (`coalesce`: only the latest per task), more than `max` tasks changed is reported
+    /// as a gap: the reader refetches rather than being handed a silently truncated set. Uncoalesced,
+    /// the oldest `max` come back and `next` is the last one's sequence, so the reader drains the
+    /// rest by asking again; nothing between `since` and the head is ever skipped unannounced.
     pub fn since(&self, since: u64, coalesce: bool, max: usize, keep: impl Fn(&TaskKey) -> bool) -> Changes {
         let oldest = self.ring.front().map_or(self.next_seq + 1, |c| c.seq);
         let gap = since + 1 < oldest && since < self.next_seq;
         let start = self.ring.partition_point(|c| c.seq <= since);
-        let selected: Vec<&Change> = self.ring.range(start..).filter(|c| keep(&c.key)).collect();
-        let items: Vec<Vec<u8>> = if coalesce {
+        let selected = self.ring.range(start..).filter(|c| keep(&c.key));
+        if coalesce {
+            let selected: Vec<&Change> = selected.collect();
             let mut latest: HashMap<&TaskKey, usize> = HashMap::new();
             for (i, c) in selected.iter().enumerate() {
                 latest.insert(&c.key, i);
             }
+            if latest.len() > max {
+                return Changes { next: self.next_seq, gap: true, items: Vec::new() };
+            }
             let mut picked: Vec<usize> = latest.into_values().collect();
             picked.sort_unstable();
-            picked.into_iter().rev().take(max).rev().map(|i| selected[i].json.to_vec()).collect()
-        } else {
-            let skip = selected.len().saturating_sub(max);
-            selected.into_iter().skip(skip).map(|c| c.json.to_vec()).collect()
-        };
-        Changes { next: self.next_seq, gap, items }
+            let items = picked.into_iter().map(|i| selected[i].json.to_vec()).collect();
+            return Changes { next: self.next_seq, gap, items };
+        }
+        let mut items = Vec::new();
+        let mut next = self.next_seq;
+        for c in selected {
+            if items.len() == max {
+                next = c.seq - 1;
+                break;
+            }
+            items.push(c.json.to_vec());
+        }
+        Changes { next, gap, items }
     }
 }
 
@@ -106,5 +126,31 @@ mod tests {
         }
         assert!(feed.since(1, true, 100, |_| true).gap);
         assert!(!feed.since(feed.head(), true, 100, |_| true).gap);
+    }
+
+    #[test]
+    fn never_truncates_silently() {
+        let mut feed = Feed::default();
+        for i in 0..5 {
+            push(&mut feed, &format!("t{i}"), "PENDING");
+        }
+        // Uncoalesced: pages of two, oldest first, until the head.
+        let mut seq = 0;
+        let mut seen = Vec::new();
+        loop {
+            let c = feed.since(seq, false, 2, |_| true);
+            assert!(!c.gap);
+            if c.items.is_empty() {
+                break;
+            }
+            seen.extend(c.items.iter().map(|i| String::from_utf8_lossy(i).into_owned()));
+            seq = c.next;
+        }
+        assert_eq!(seen.len(), 5);
+        assert!(seen[0].contains("\"t0\"") && seen[4].contains("\"t4\""));
+        assert_eq!(seq, feed.head());
+        // Coalesced: five tasks do not fit in four, so the reader is told to refetch.
+        let c = feed.since(0, true, 4, |_| true);
+        assert!(c.gap && c.items.is_empty() && c.next == feed.head());
     }
 }

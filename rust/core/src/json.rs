@@ -46,7 +46,7 @@ impl<'a> Obj<'a> {
 
     pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
         let out = self.key(key);
-        out.extend_from_slice(value.to_string().as_bytes());
+        write_int(out, value);
         self
     }
 
@@ -125,7 +125,34 @@ pub fn array<T>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>, mut each:
 }
 
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(out, s).expect("writing a string to a Vec cannot fail");
+    // Ids, names and timestamps almost never need escaping: copy them in one go.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, s).expect("writing a string to a Vec cannot fail");
+    }
+}
+
+/// An integer in decimal, without the allocation of `to_string`.
+pub fn write_int(out: &mut Vec<u8>, value: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = value.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 #[cfg(test)]
@@ -138,6 +165,11 @@ mod tests {
         Obj::new(&mut out).str("a", "x\"<y>\n").opt_str("b", None).int("c", 3).str_list("d", ["p", "q"]).finish();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["a"], "x\"<y>\n");
+        for n in [0, 7, -12, i64::MAX, i64::MIN] {
+            let mut buf = Vec::new();
+            write_int(&mut buf, n);
+            assert_eq!(buf, n.to_string().into_bytes());
+        }
         assert!(v["b"].is_null());
         assert_eq!(v["d"][1], "q");
     }

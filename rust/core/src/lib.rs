@@ -1,19 +1,23 @@
 //! stemtrace's engine, free of Python: decode wire events, keep the flows in memory,
-//! answer queries as JSON bytes, and follow a Redis Stream.
+//! answer queries as JSON bytes, and follow a Redis Stream or a RabbitMQ queue.
 //!
 //! The Python bindings (`rust/py`) only convert arguments and release the GIL around
 //! calls into [`Engine`].
 
+mod amqp;
 pub mod consumer;
 mod engine;
 pub mod error;
 pub mod event;
 pub mod feed;
+mod hash;
 mod json;
+pub mod postings;
 pub mod query;
 pub mod state;
 pub mod stats;
 pub mod store;
+mod supervise;
 pub mod time;
 mod view;
 pub mod workers;

@@ -112,7 +112,7 @@ pub fn failures(store: &Store, start: Micros, end: Micros) -> Vec<u8> {
         g.count += 1;
         g.first = g.first.min(t.last_updated);
         g.last = g.last.max(t.last_updated);
-        if let Some(n) = t.name {
+        if let Some(n) = t.name.value {
             g.names.insert(store.strings.resolve(n).to_owned());
         }
         if g.samples.len() < 5 {

@@ -4,13 +4,15 @@
 //! One writer applies batches of events under the engine's lock; readers share it. Every event
 //! costs O(log n) plus the size of what it links, never a pass over the store.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 
 use crate::event::TaskEvent;
+use crate::hash::{FxMap, FxSet};
+use crate::postings::{Keys, Postings};
 use crate::state::{Rank, State};
 use crate::time::Micros;
 
@@ -32,8 +34,15 @@ impl fmt::Display for TaskKey {
         match self {
             TaskKey::Other(s) => f.write_str(s),
             TaskKey::Uuid(v) => {
-                let h = format!("{v:032x}");
-                write!(f, "{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+                // By hand rather than through `format!`: ids are written for every node of every response.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+                let mut out = [b'-'; 36];
+                for (byte, at) in v.to_be_bytes().into_iter().zip(AT) {
+                    out[at] = HEX[usize::from(byte >> 4)];
+                    out[at + 1] = HEX[usize::from(byte & 0xf)];
+                }
+                f.write_str(std::str::from_utf8(&out).expect("ASCII"))
             }
         }
     }
@@ -71,7 +80,7 @@ pub type Sym = u32;
 
 #[derive(Default)]
 pub struct Interner {
-    ids: HashMap<Box<str>, Sym>,
+    ids: FxMap<Box<str>, Sym>,
     names: Vec<Box<str>>,
 }
 
@@ -124,8 +133,27 @@ pub struct Ranked<T> {
 impl<T: Copy> Ranked<T> {
     const NONE: Ranked<T> = Ranked { value: None, rank: Rank::MIN };
 
+    /// Whether a value at `rank` would be taken by [`Ranked::offer`].
+    fn wants(&self, rank: Rank) -> bool {
+        self.value.is_none() || rank > self.rank
+    }
+
+    /// Whether a value at `rank` would be taken by [`Ranked::offer_earliest`].
+    fn wants_earliest(&self, rank: Rank) -> bool {
+        self.value.is_none() || rank < self.rank
+    }
+
     fn offer(&mut self, value: Option<T>, rank: Rank) {
         if value.is_some() && (self.value.is_none() || rank > self.rank) {
+            self.value = value;
+            self.rank = rank;
+        }
+    }
+
+    /// The lowest rank wins: what the task was first sent as (a `replace()`d id keeps its
+    /// original name even after the replacement's events arrive).
+    fn offer_earliest(&mut self, value: Option<T>, rank: Rank) {
+        if value.is_some() && (self.value.is_none() || rank < self.rank) {
             self.value = value;
             self.rank = rank;
         }
@@ -135,15 +163,17 @@ impl<T: Copy> Ranked<T> {
 /// Everything known about one task.
 pub struct Task {
     pub key: TaskKey,
-    pub name: Option<Sym>,
+    pub name: Ranked<Sym>,
     pub state: State,
     rank: Rank,
     pub parent: Option<TaskKey>,
     pub root: Option<TaskKey>,
     pub group: Option<TaskKey>,
+    /// Boxed: only chord headers carry it, and a `TaskKey` inline would cost every task 32 bytes.
+    pub chord: Option<Box<TaskKey>>,
     pub chord_callback: Option<TaskKey>,
     pub chord_body_first: Option<TaskKey>,
-    pub trace_id: Option<Box<str>>,
+    pub trace_id: Option<TaskKey>,
     pub hostname: Ranked<Sym>,
     pub exception_type: Ranked<Sym>,
     pub queue: Option<Sym>,
@@ -160,12 +190,13 @@ impl Task {
     fn new(key: TaskKey, slot: u32) -> Task {
         Task {
             key,
-            name: None,
+            name: Ranked::NONE,
             state: State::Pending,
             rank: Rank::MIN,
             parent: None,
             root: None,
             group: None,
+            chord: None,
             chord_callback: None,
             chord_body_first: None,
             trace_id: None,
@@ -181,6 +212,27 @@ impl Task {
         }
     }
 
+    /// The values the postings index this task under.
+    pub fn keys(&self) -> Keys {
+        Keys {
+            state: Some(self.state),
+            name: self.name.value,
+            host: self.hostname.value,
+            queue: self.queue,
+            exception: self.exception_type.value,
+        }
+    }
+
+    /// The events a payload search reads: the first sent (args and kwargs as published) and the
+    /// one that set the state (result or exception). Celery repeats args on every event, so
+    /// reading the others would only multiply the cost of a scan.
+    pub fn payload_events(&self) -> impl Iterator<Item = &StoredEvent> {
+        let first = self.events.iter().min_by_key(|e| e.rank());
+        let last = self.events.iter().max_by_key(|e| e.rank());
+        let last = last.filter(|l| first.is_none_or(|f| !std::ptr::eq(*l, f)));
+        first.into_iter().chain(last)
+    }
+
     /// Events in lifecycle order (attempt, phase, time), the order detail views show.
     pub fn events_in_order(&self) -> Vec<&StoredEvent> {
         let mut events: Vec<&StoredEvent> = self.events.iter().collect();
@@ -194,6 +246,23 @@ pub struct Flow {
     pub members: Vec<u32>,
     pub first_seen: Micros,
     pub last_updated: Micros,
+    /// How many members are in each state, kept per event so a flow list never walks a flow.
+    pub states: [u32; State::ALL.len()],
+    /// Bumped on every change to the flow; cached renderings of it are valid while it holds.
+    pub version: u64,
+}
+
+impl Flow {
+    fn new(slot: u32) -> Flow {
+        let mut states = [0; State::ALL.len()];
+        states[State::Pending as usize] = 1;
+        Flow { members: vec![slot], first_seen: Micros::MAX, last_updated: Micros::MIN, states, version: 0 }
+    }
+
+    /// The state a flow list shows for the whole flow.
+    pub fn state(&self) -> State {
+        crate::view::aggregate(State::ALL.into_iter().filter(|&s| self.states[s as usize] > 0))
+    }
 }
 
 /// What applying one event did.
@@ -207,19 +276,26 @@ pub enum Applied {
 pub struct Store {
     max_tasks: usize,
     pub graph: StableDiGraph<Task, (), u32>,
-    by_id: HashMap<TaskKey, u32>,
+    by_id: FxMap<TaskKey, u32>,
     /// Ids referenced (as parent, root, group member or chord callback) before their task arrived.
-    waiting: HashMap<TaskKey, Vec<u32>>,
+    waiting: FxMap<TaskKey, Vec<u32>>,
     /// Members of each group id.
-    pub groups: HashMap<TaskKey, Vec<u32>>,
-    pub flows: HashMap<u32, Flow>,
+    pub groups: FxMap<TaskKey, Vec<u32>>,
+    /// The first task seen of each trace id (the trace's flow is that task's flow).
+    traces: FxMap<TaskKey, u32>,
+    pub flows: FxMap<u32, Flow>,
     /// Flows by last update, oldest first: eviction pops the front, listings walk from the back.
     pub flow_order: BTreeSet<(Micros, u32)>,
     /// Tasks by last update, for the newest-first task list.
     pub task_order: BTreeSet<(Micros, u32)>,
     pub strings: Interner,
+    /// Flow list rows of large flows, by flow, with the flow version they were written at: a
+    /// finished flow of thousands of tasks is laid out once, not on every page view.
+    pub row_cache: std::sync::Mutex<FxMap<u32, (u64, Vec<u8>)>>,
+    /// Tasks by state, name, worker, queue and exception type, for filtered lists.
+    pub postings: Postings,
     /// Per task name: how many tasks ran it and when one last did.
-    pub name_stats: HashMap<Sym, NameStats>,
+    pub name_stats: FxMap<Sym, NameStats>,
     evicted: u64,
 }
 
@@ -234,14 +310,17 @@ impl Store {
         Store {
             max_tasks: max_tasks.max(1),
             graph: StableDiGraph::default(),
-            by_id: HashMap::new(),
-            waiting: HashMap::new(),
-            groups: HashMap::new(),
-            flows: HashMap::new(),
+            by_id: FxMap::default(),
+            waiting: FxMap::default(),
+            groups: FxMap::default(),
+            traces: FxMap::default(),
+            flows: FxMap::default(),
             flow_order: BTreeSet::new(),
             task_order: BTreeSet::new(),
             strings: Interner::default(),
-            name_stats: HashMap::new(),
+            postings: Postings::default(),
+            row_cache: std::sync::Mutex::default(),
+            name_stats: FxMap::default(),
             evicted: 0,
         }
     }
@@ -281,8 +360,18 @@ impl Store {
             .neighbors_directed(NodeIndex::new(slot as usize), Direction::Outgoing)
             .map(|n| n.index() as u32)
             .collect();
-        out.sort_by_key(|&c| (self.task(c).first_seen, c));
+        out.sort_by(|&a, &b| self.order_key(a).cmp(&self.order_key(b)));
         out
+    }
+
+    /// How tasks are listed inside a flow: by first seen, then id (never by arrival order).
+    pub fn order_key(&self, slot: u32) -> (Micros, &TaskKey) {
+        let t = self.task(slot);
+        (t.first_seen, &t.key)
+    }
+
+    pub fn child_count(&self, slot: u32) -> usize {
+        self.graph.neighbors_directed(NodeIndex::new(slot as usize), Direction::Outgoing).count()
     }
 
     /// The parent present in the store, if any.
@@ -321,13 +410,21 @@ impl Store {
         }
         let rank = Rank::new(state, ev.retries, timestamp);
         let old_updated = task.last_updated;
-        let had_name = task.name.is_some();
+        let old_keys = if is_new { Keys::NONE } else { task.keys() };
+        let old_state = task.state;
+        let old_name = task.name.value;
 
-        let name = ev.name.as_deref().map(|n| self.strings.intern(n));
-        let hostname = ev.hostname.as_deref().map(|h| self.strings.intern(h));
-        let exception_type = ev.exception_type.as_deref().map(|e| self.strings.intern(e));
-        let queue = ev.queue.as_deref().map(|q| self.strings.intern(q));
-        let routing_key = ev.routing_key.as_deref().map(|r| self.strings.intern(r));
+        // Intern only the values this event can set: most events change none of them.
+        let wanted = [
+            task.name.wants_earliest(rank),
+            task.hostname.wants(rank),
+            task.exception_type.wants(rank),
+            task.queue.is_none(),
+            task.routing_key.is_none(),
+        ];
+        let fields = [&ev.name, &ev.hostname, &ev.exception_type, &ev.queue, &ev.routing_key];
+        let [name, hostname, exception_type, queue, routing_key] =
+            std::array::from_fn(|i| fields[i].as_deref().filter(|_| wanted[i]).map(|v| self.strings.intern(v)));
 
         let task = self.task_mut(slot);
         task.events.push(StoredEvent { state, retries: ev.retries, timestamp, raw: raw.into() });
@@ -335,22 +432,36 @@ impl Store {
             task.rank = rank;
             task.state = state;
         }
-        task.name = task.name.or(name);
+        task.name.offer_earliest(name, rank);
         task.hostname.offer(hostname, rank);
         task.exception_type.offer(exception_type, rank);
         task.queue = task.queue.or(queue);
         task.routing_key = task.routing_key.or(routing_key);
         task.eta = task.eta.or(ev.eta);
-        if task.trace_id.is_none() {
-            task.trace_id = ev.trace_id.as_deref().map(Into::into);
-        }
         task.first_seen = task.first_seen.min(timestamp);
         task.last_updated = task.last_updated.max(timestamp);
         let new_updated = task.last_updated;
+        let new_name = task.name.value;
+        let new_keys = task.keys();
+        let new_state = task.state;
+        if old_keys != new_keys {
+            self.postings.update(slot, old_keys, new_keys);
+        }
+        if old_state != new_state {
+            let flow = self.flow_of(slot);
+            let states = &mut self.flows.get_mut(&flow).expect("flow of a live task").states;
+            states[old_state as usize] -= 1;
+            states[new_state as usize] += 1;
+        }
 
-        if let Some(n) = task.name {
+        if old_name != new_name {
+            if let Some(old) = old_name.and_then(|n| self.name_stats.get_mut(&n)) {
+                old.count -= 1;
+            }
+        }
+        if let Some(n) = new_name.filter(|_| old_name != new_name || state == State::Started) {
             let stats = self.name_stats.entry(n).or_default();
-            if !had_name {
+            if old_name != new_name {
                 stats.count += 1;
             }
             if state == State::Started {
@@ -375,7 +486,7 @@ impl Store {
         let slot = self.graph.add_node(Task::new(key.clone(), 0)).index() as u32;
         self.task_mut(slot).flow_link = slot;
         self.by_id.insert(key.clone(), slot);
-        self.flows.insert(slot, Flow { members: vec![slot], first_seen: Micros::MAX, last_updated: Micros::MIN });
+        self.flows.insert(slot, Flow::new(slot));
         // Tasks that named this id before it arrived join it now.
         for other in self.waiting.remove(key).unwrap_or_default() {
             if self.task(other).parent.as_ref() == Some(key) {
@@ -389,16 +500,20 @@ impl Store {
     /// Record the ids an event names, the first time each is known, and join the flows they link.
     fn link(&mut self, slot: u32, ev: &TaskEvent<'_>) {
         let own = self.task(slot).key.clone();
+        // A task that names itself as its root is a root. Only `replace()` gives such a task a
+        // parent (the replacement, whose own parent is this task): linking it would be a cycle
+        // whose surviving edge depended on arrival order.
+        let parent_id = ev.parent_id.as_deref().filter(|_| ev.root_id.as_deref() != Some(&*ev.task_id));
         let mut ids: Vec<TaskKey> = Vec::new();
         let task = self.task_mut(slot);
         for (field, value) in [
-            (&mut task.parent, &ev.parent_id),
-            (&mut task.root, &ev.root_id),
-            (&mut task.chord_callback, &ev.chord_callback_id),
-            (&mut task.chord_body_first, &ev.chord_body_first_id),
+            (&mut task.parent, parent_id),
+            (&mut task.root, ev.root_id.as_deref()),
+            (&mut task.chord_callback, ev.chord_callback_id.as_deref()),
+            (&mut task.chord_body_first, ev.chord_body_first_id.as_deref()),
         ] {
             if field.is_none() {
-                if let Some(id) = value.as_deref() {
+                if let Some(id) = value {
                     let key = TaskKey::new(id);
                     if key != own {
                         *field = Some(key.clone());
@@ -407,8 +522,16 @@ impl Store {
                 }
             }
         }
+        if task.chord.is_none() {
+            task.chord = ev.chord_id.as_deref().map(|c| Box::new(TaskKey::new(c)));
+        }
         let new_group = if task.group.is_none() {
             ev.group_id.as_deref().map(TaskKey::new).inspect(|g| task.group = Some(g.clone()))
+        } else {
+            None
+        };
+        let new_trace = if task.trace_id.is_none() {
+            ev.trace_id.as_deref().map(TaskKey::new).inspect(|t| task.trace_id = Some(t.clone()))
         } else {
             None
         };
@@ -430,6 +553,12 @@ impl Store {
                 self.union(slot, first);
             }
         }
+        // One trace is one flow: Celery puts a group's id only on each chain's last task, so the
+        // heads of a group of chains are joined to it by nothing else.
+        if let Some(trace) = new_trace {
+            let first = *self.traces.entry(trace).or_insert(slot);
+            self.union(slot, first);
+        }
     }
 
     /// Parent → child, unless it would close a cycle (a parent chain that leads back to the child).
@@ -437,7 +566,8 @@ impl Store {
         if parent == child || self.parent_slot(child).is_some() {
             return;
         }
-        let mut up = Some(parent);
+        // Tasks of different flows cannot reach each other: no walk needed (keeps a deep chain linear).
+        let mut up = (self.flow_of(parent) == self.flow_of(child)).then_some(parent);
         while let Some(p) = up {
             if p == child {
                 return;
@@ -455,6 +585,7 @@ impl Store {
         }
         let (big, small) = if self.flows[&ra].members.len() >= self.flows[&rb].members.len() { (ra, rb) } else { (rb, ra) };
         let small_flow = self.flows.remove(&small).expect("flow of a live task");
+        self.forget_row(small);
         self.flow_order.remove(&(small_flow.last_updated, small));
         for &m in &small_flow.members {
             self.task_mut(m).flow_link = big;
@@ -462,6 +593,10 @@ impl Store {
         let big_flow = self.flows.get_mut(&big).expect("flow of a live task");
         let old = big_flow.last_updated;
         big_flow.members.extend(small_flow.members);
+        for (b, s) in big_flow.states.iter_mut().zip(small_flow.states) {
+            *b += s;
+        }
+        big_flow.version += small_flow.version + 1;
         big_flow.first_seen = big_flow.first_seen.min(small_flow.first_seen);
         big_flow.last_updated = big_flow.last_updated.max(small_flow.last_updated);
         let new = big_flow.last_updated;
@@ -472,6 +607,7 @@ impl Store {
     fn touch_flow(&mut self, slot: u32, timestamp: Micros) {
         let rep = self.flow_of(slot);
         let flow = self.flows.get_mut(&rep).expect("flow of a live task");
+        flow.version += 1;
         flow.first_seen = flow.first_seen.min(timestamp);
         if timestamp > flow.last_updated {
             let old = flow.last_updated;
@@ -489,34 +625,38 @@ impl Store {
         }
     }
 
+    fn forget_row(&mut self, rep: u32) {
+        self.row_cache.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&rep);
+    }
+
+    /// Drop a flow: its tasks, their index entries, and what they were waiting for. Linear in the
+    /// flow's size: every group and trace of the flow lies wholly inside it, so those keys go whole.
     fn evict_flow(&mut self, rep: u32) {
         let Some(flow) = self.flows.remove(&rep) else { return };
+        self.forget_row(rep);
         self.flow_order.remove(&(flow.last_updated, rep));
+        let gone: FxSet<u32> = flow.members.iter().copied().collect();
+        let mut named: FxSet<TaskKey> = FxSet::default();
         for &slot in &flow.members {
-            let task = self.task(slot);
-            let order_key = (task.last_updated, slot);
-            let key = task.key.clone();
-            let named: Vec<TaskKey> =
-                [&task.parent, &task.root, &task.chord_callback, &task.chord_body_first].into_iter().flatten().cloned().collect();
-            let group = task.group.clone();
-            self.task_order.remove(&order_key);
-            for id in named {
-                if let Some(list) = self.waiting.get_mut(&id) {
-                    list.retain(|&s| s != slot);
-                    if list.is_empty() {
-                        self.waiting.remove(&id);
-                    }
+            let task = &self.graph[NodeIndex::new(slot as usize)];
+            self.task_order.remove(&(task.last_updated, slot));
+            self.postings.update(slot, task.keys(), Keys::NONE);
+            named.extend([&task.parent, &task.root, &task.chord_callback, &task.chord_body_first].into_iter().flatten().cloned());
+            if let Some(g) = &task.group {
+                self.groups.remove(g);
+            }
+            if let Some(t) = &task.trace_id {
+                self.traces.remove(t);
+            }
+            self.by_id.remove(&task.key);
+        }
+        for id in named {
+            if let Some(list) = self.waiting.get_mut(&id) {
+                list.retain(|s| !gone.contains(s));
+                if list.is_empty() {
+                    self.waiting.remove(&id);
                 }
             }
-            if let Some(g) = group {
-                if let Some(list) = self.groups.get_mut(&g) {
-                    list.retain(|&s| s != slot);
-                    if list.is_empty() {
-                        self.groups.remove(&g);
-                    }
-                }
-            }
-            self.by_id.remove(&key);
         }
         for &slot in &flow.members {
             self.graph.remove_node(NodeIndex::new(slot as usize));

@@ -81,13 +81,27 @@ pub fn write_iso(out: &mut Vec<u8>, t: Micros) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let text = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    );
-    out.extend_from_slice(text.as_bytes());
+    if !(0..=9999).contains(&y) {
+        // Outside four-digit years (never on the wire, but representable): the slow general form.
+        let text = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60);
+        return out.extend_from_slice(text.as_bytes());
+    }
+    // Written by hand: this runs for every timestamp of every response and live update.
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for c in text[at..at + width].iter_mut().rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, (sod % 3600) / 60);
+    put(17, 2, sod % 60);
+    put(20, 6, micros);
+    out.extend_from_slice(&text);
 }
 
 fn digits(b: &[u8]) -> Option<i64> {

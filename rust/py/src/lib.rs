@@ -44,9 +44,9 @@ struct Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (transport_url=None, prefix="stemtrace", max_tasks=1_000_000))]
-    fn new(transport_url: Option<&str>, prefix: &str, max_tasks: usize) -> PyResult<Self> {
-        let config = EngineConfig::new(transport_url, prefix, max_tasks).map_err(to_py)?;
+    #[pyo3(signature = (transport_url=None, prefix="stemtrace", max_tasks=1_000_000, ttl=86_400))]
+    fn new(transport_url: Option<&str>, prefix: &str, max_tasks: usize, ttl: u64) -> PyResult<Self> {
+        let config = EngineConfig::new(transport_url, prefix, max_tasks).map_err(to_py)?.with_ttl(ttl);
         Ok(Engine { inner: Arc::new(CoreEngine::new(config)) })
     }
 

@@ -1,6 +1,8 @@
 """The Celery app of the producer-overhead benchmark: one trivial task.
 
-``BENCH_MODE`` picks what the worker carries: ``plain`` (Celery alone) or ``stemtrace`` (our library).
+``BENCH_MODE`` picks what the worker carries: ``plain`` (Celery alone), ``stemtrace`` (our library) or
+``peer045`` (stemtrace 0.4.5's library: this module is then imported by the peers' virtualenv, where
+``import stemtrace`` is 0.4.5). Celery's own events (``-E``, what Flower needs) are a worker flag.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ app.conf.update(
     task_default_queue=os.environ.get("BENCH_QUEUE", "bench"),
 )
 
-if os.environ.get("BENCH_MODE") == "stemtrace":
+MODE = os.environ.get("BENCH_MODE")
+if MODE == "stemtrace":
     import stemtrace
 
     stemtrace.init(app, transport_url=BROKER_URL, prefix=os.environ.get("BENCH_PREFIX", "bench"))
+elif MODE == "peer045":
+    import stemtrace
+
+    stemtrace.init_worker(app, transport_url=BROKER_URL, prefix=os.environ.get("BENCH_PREFIX", "bench"))
 
 
 @app.task(name="bench.noop")

@@ -2,8 +2,11 @@
 
     .venv/bin/python -m bench.producer.run --tasks 20000 --rounds 5
 
-Each round starts a fresh prefork worker (one child) per mode, publishes N trivial tasks plus a final
-marker task, and measures the worker's CPU time (main process and children, from /proc) and the wall
+Modes: plain Celery, with our ``stemtrace.init``, with stemtrace 0.4.5's library (run from the peers'
+virtualenv, ``PEERS_VENV``, default /work/peers-venv, made by bench/peers/setup.sh; never ours), and
+plain Celery with its own events on (``-E``, what Flower needs). Each round starts a fresh prefork
+worker (one child) per mode, in a rotating order, publishes N trivial tasks plus a final marker task,
+and measures the worker's CPU time (main process and children, from /proc) and the wall
 time until the marker ran. It also measures the CPU the *publishing* process spends per task with
 stemtrace.init active. Results go to bench/producer/RESULTS.md (appended, with the command and date).
 """
@@ -24,6 +27,14 @@ from pathlib import Path
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
+PEERS_VENV = Path(os.environ.get("PEERS_VENV", "/work/peers-venv"))
+MODES = ("plain", "stemtrace", "peer045", "events")
+LABELS = {
+    "plain": "plain Celery",
+    "stemtrace": "with stemtrace.init (ours)",
+    "peer045": "with stemtrace 0.4.5",
+    "events": "plain Celery with -E (Flower)",
+}
 RESULTS = Path(__file__).with_name("RESULTS.md")
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -46,12 +57,19 @@ def tree_cpu(pid: int) -> float:
 
 def start_worker(mode: str, broker: str, queue: str, prefix: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, BENCH_MODE=mode, BENCH_BROKER_URL=broker, BENCH_QUEUE=queue, BENCH_PREFIX=prefix)
-    env["PYTHONPATH"] = str(REPO)
-    celery = str(Path(sys.executable).with_name("celery"))
-    cmd = [celery, "-A", "bench.producer.app", "worker", "--pool", "prefork", "-c", "1", "-Q", queue,
+    if mode == "peer045":
+        # Import app.py by itself, from its own folder: with the repo on the path, `import stemtrace`
+        # would find ours instead of the peers' 0.4.5.
+        celery, app_module, cwd = str(PEERS_VENV / "bin" / "celery"), "app", REPO / "bench" / "producer"
+        env["PYTHONPATH"] = str(cwd)
+    else:
+        celery, app_module, cwd = str(Path(sys.executable).with_name("celery")), "bench.producer.app", REPO
+        env["PYTHONPATH"] = str(REPO)
+    cmd = [celery, "-A", app_module, "worker", "--pool", "prefork", "-c", "1", "-Q", queue,
            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc
+    if mode == "events":
+        cmd.append("-E")
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def one_run(mode: str, n: int, broker: str) -> tuple[float, float]:
@@ -115,9 +133,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
-    results: dict[str, list[tuple[float, float]]] = {"plain": [], "stemtrace": []}
+    if not (PEERS_VENV / "bin" / "celery").exists():
+        sys.exit(f"stemtrace 0.4.5 is not installed in {PEERS_VENV}: run `bash bench/peers/setup.sh` first")
+    results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
     for r in range(args.rounds):
-        for mode in ("plain", "stemtrace") if r % 2 == 0 else ("stemtrace", "plain"):
+        for mode in MODES[r % len(MODES) :] + MODES[: r % len(MODES)]:
             results[mode].append(one_run(mode, args.tasks, args.broker))
             print(f"round {r + 1} {mode}: {results[mode][-1][0]:.3f} ms CPU/task, {results[mode][-1][1]:.0f} tasks/s")
     publish_us = publisher_cost(args.tasks, args.broker)
@@ -127,19 +147,29 @@ def main() -> None:
         rate = [t for _, t in results[mode]]
         return statistics.median(cpu), max(cpu) - min(cpu), statistics.median(rate), max(rate) - min(rate)
 
-    plain, ours = summary("plain"), summary("stemtrace")
-    overhead = (ours[0] / plain[0] - 1) * 100
+    stats = {mode: summary(mode) for mode in MODES}
+    plain = stats["plain"][0]
     rows = [
-        f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores",
+        f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
+        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end",
         f"`{' '.join([Path(sys.executable).name, '-m', 'bench.producer.run', *sys.argv[1:]])}` "
-        f"— {args.tasks} tasks x {args.rounds} interleaved rounds, prefork worker with one child\n",
-        "| worker | CPU per task (median, spread) | tasks/s (median, spread) |",
-        "|---|---|---|",
-        f"| plain Celery | {plain[0]:.3f} ms (±{plain[1] / 2:.3f}) | {plain[2]:.0f} (±{plain[3] / 2:.0f}) |",
-        f"| with stemtrace.init | {ours[0]:.3f} ms (±{ours[1] / 2:.3f}) | {ours[2]:.0f} (±{ours[3] / 2:.0f}) |",
-        f"\nWorker CPU overhead: **{overhead:+.1f} %** per task. "
-        f"Publishing process: **{publish_us:.1f} µs** more CPU per published task (one PENDING event each).",
+        f"— {args.tasks} tasks x {args.rounds} rounds (order rotating), prefork worker with one child\n",
+        "| worker | CPU per task (median, spread) | overhead vs plain | tasks/s (median, spread) |",
+        "|---|---|---|---|",
     ]
+    for mode in MODES:
+        cpu, cpu_spread, rate, rate_spread = stats[mode]
+        rows.append(
+            f"| {LABELS[mode]} | {cpu:.3f} ms (±{cpu_spread / 2:.3f}) | {(cpu / plain - 1) * 100:+.1f} % "
+            f"| {rate:.0f} (±{rate_spread / 2:.0f}) |"
+        )
+    ours, peer = stats["stemtrace"][0] - plain, stats["peer045"][0] - plain
+    ratio = f"{ours / peer:.2f}" if peer > 0 else "n/a (0.4.5 measured no overhead)"
+    rows.append(
+        f"\nOur added worker CPU per task is **{ratio} times** stemtrace 0.4.5's. "
+        f"Publishing process: **{publish_us:.1f} µs** more CPU per published task with our library "
+        "(one PENDING event each)."
+    )
     text = "\n".join(rows) + "\n"
     print(text)
     if not RESULTS.exists():

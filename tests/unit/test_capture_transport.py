@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pytest
@@ -134,6 +135,27 @@ def test_redis_xadd_one_data_field_and_trim_by_age(redis_url: str, stream_prefix
     assert [orjson.loads(f[b"data"])["task_id"] for _, f in entries] == [f"t{i}" for i in range(5)]
     assert all(list(f) == [b"data"] for _, f in entries)
     t.close()
+
+
+@pytest.mark.redis
+def test_redis_without_scripting_falls_back_to_a_pipeline(redis_url: str, stream_prefix: str) -> None:
+    """A Redis whose ACL forbids EVAL (as managed services may) still gets every event, in order."""
+    admin = redis.Redis.from_url(redis_url)
+    user = f"noscript-{stream_prefix}"
+    admin.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-@scripting"])
+    parts = urlsplit(redis_url)
+    url = urlunsplit(parts._replace(netloc=f"{user}:pw@{parts.hostname}:{parts.port}"))
+    t = RedisTransport(url, prefix=stream_prefix)
+    try:
+        for i in range(3):
+            t.send({"task_id": f"t{i}", "state": "PENDING"})
+        assert t.flush(5), t.stats()
+        entries = admin.xrange(f"{stream_prefix}:events")
+        assert [orjson.loads(f[b"data"])["task_id"] for _, f in entries] == ["t0", "t1", "t2"]
+        assert t.stats()["dropped"] == 0
+    finally:
+        t.close()
+        admin.acl_deluser(user)
 
 
 @pytest.mark.redis

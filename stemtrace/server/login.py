@@ -86,7 +86,7 @@ class FormLogin:
         )
 
     # -- the dependency guarding API, WebSocket and UI ---------------------------------------------------
-    def dependency(self, connection: HTTPConnection) -> None:
+    async def dependency(self, connection: HTTPConnection) -> None:
         if self.valid(connection.cookies.get(COOKIE)) or self._basic_ok(connection.headers.get("authorization", "")):
             return
         if connection.scope["type"] == "websocket":

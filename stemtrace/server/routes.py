@@ -27,7 +27,13 @@ def found(body: bytes | None, what: str) -> Response:
 
 
 def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], dict[str, Any]]) -> APIRouter:
-    """Routes under ``/api``; ``get_engine`` returns the running engine (503 before the lifespan starts it)."""
+    """Routes under ``/api``; ``get_engine`` returns the running engine (503 before the lifespan starts it).
+
+    Routes whose engine call is bounded (one task, one page, the workers) are ``async``: they answer in
+    microseconds, and a hop to the thread pool would cost more than the work. Those that can scan many
+    tasks (a payload search, whole-window statistics, a flow of any size) stay ``def`` and run in the
+    thread pool, with the GIL released inside the engine, so they never hold up the event loop.
+    """
     router = APIRouter()
 
     def engine() -> Any:
@@ -37,7 +43,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         return current
 
     @router.api_route("/health", methods=["GET", "HEAD"], summary="Engine and consumer health")
-    def health() -> Response:
+    async def health() -> Response:
         report = orjson.loads(engine().health())
         report.update(health_extra())
         report["version"] = __version__
@@ -80,21 +86,21 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         return json_response(body)
 
     @router.api_route("/tasks/registry", methods=["GET", "HEAD"], summary="Every task name seen or registered")
-    def registry(query: str | None = None, status: str | None = None) -> Response:
+    async def registry(query: str | None = None, status: str | None = None) -> Response:
         if status not in (None, "", "active", "never_run", "not_registered"):
             raise params.bad("status", "use active, never_run or not_registered")
         return json_response(engine().registry(query or None, status or None))
 
     @router.api_route("/tasks/{task_id}", methods=["GET", "HEAD"], summary="One task with its events and children")
-    def get_task(task_id: str) -> Response:
+    async def get_task(task_id: str) -> Response:
         return found(engine().get_task(task_id), f"Task {task_id}")
 
     @router.api_route("/tasks/{task_id}/children", methods=["GET", "HEAD"], summary="A task's children")
-    def task_children(task_id: str, compact: bool = False) -> Response:
+    async def task_children(task_id: str, compact: bool = False) -> Response:
         return found(engine().task_children(task_id, compact), f"Task {task_id}")
 
     @router.api_route("/graphs", methods=["GET", "HEAD"], summary="Root flows, newest first")
-    def list_graphs(
+    async def list_graphs(
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         from_date: str | None = None,
@@ -129,11 +135,11 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         return json_response(engine().failures(start, end))
 
     @router.api_route("/workers", methods=["GET", "HEAD"], summary="Workers seen")
-    def workers() -> Response:
+    async def workers() -> Response:
         return json_response(engine().workers())
 
     @router.api_route("/workers/{hostname}", methods=["GET", "HEAD"], summary="One worker (empty list if unknown)")
-    def worker(hostname: str) -> Response:
+    async def worker(hostname: str) -> Response:
         return json_response(engine().workers(hostname))
 
     return router

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from stemtrace._version import __version__
 from stemtrace.server import params
@@ -29,9 +31,9 @@ def found(body: bytes | None, what: str) -> Response:
 def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], dict[str, Any]]) -> APIRouter:
     """Routes under ``/api``; ``get_engine`` returns the running engine (503 before the lifespan starts it).
 
-    Routes whose engine call is bounded (one task, one page, the workers) are ``async``: they answer in
-    microseconds, and a hop to the thread pool would cost more than the work. Those that can scan many
-    tasks (a payload search, whole-window statistics, a flow of any size) stay ``def`` and run in the
+    Routes whose engine call is bounded (one task, an index-backed page, the workers) are ``async``:
+    they answer in microseconds, and a hop to the thread pool would cost more than the work. Those that
+    can scan many tasks (a payload search, whole-window statistics, a flow of any size) run in the
     thread pool, with the GIL released inside the engine, so they never hold up the event loop.
     """
     router = APIRouter()
@@ -51,7 +53,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         return json_response(orjson.dumps(report))
 
     @router.api_route("/tasks", methods=["GET", "HEAD"], summary="Tasks, newest first, filtered and paged")
-    def list_tasks(
+    async def list_tasks(
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         state: Annotated[str | None, Query(description="Comma-separated states, any case")] = None,
@@ -68,7 +70,8 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         compact: bool = False,
     ) -> Response:
         start, end = params.window(from_date, to_date, within)
-        body = engine().list_tasks(
+        query = functools.partial(
+            engine().list_tasks,
             limit=limit,
             offset=offset,
             states=params.parse_states(state),
@@ -83,7 +86,8 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
             to_ts=end,
             compact=compact,
         )
-        return json_response(body)
+        # Index-backed pages answer at once; substring filters may read every task, so they leave the loop.
+        return json_response(await run_in_threadpool(query) if search or name else query())
 
     @router.api_route("/tasks/registry", methods=["GET", "HEAD"], summary="Every task name seen or registered")
     async def registry(query: str | None = None, status: str | None = None) -> Response:

@@ -78,6 +78,27 @@ async def test_task_list_filters_and_errors(serve: Client) -> None:
     assert (await client.get("/st/api/tasks?limit=501")).status_code == 422
 
 
+async def test_search_reads_args_kwargs_result_and_exception_only(serve: Client) -> None:
+    client = await serve(
+        run("refund-1", 0, args=[1042, "Order-77"], kwargs={"currency": "EUR"}, result={"refunded": "yes"})
+        + run("refund-2", 5, "FAILURE", args=[7], exception="ValueError: SKU-9 unknown")
+        + run("refund-3", 9, args=["<img src=x onerror=alert(1)>"])
+    )
+
+    async def found(text: str) -> list[str]:
+        answer = await client.get("/st/api/tasks", params={"search": text})
+        return [t["task_id"] for t in answer.json()["tasks"]]
+
+    assert await found("order-77") == ["refund-1"], "args, any case"
+    assert await found('"currency"') == ["refund-1"], "kwargs, as JSON text"
+    assert await found("REFUNDED") == ["refund-1"], "result"
+    assert await found("sku-9") == ["refund-2"], "exception"
+    assert await found("onerror=") == ["refund-3"]
+    assert await found("SUCCESS") == [], "the state is not payload"
+    assert await found("app.refund") == [], "nor the task name"
+    assert await found("10") == ["refund-1"], "a needle too short for the signature is still found"
+
+
 async def test_detail_children_404_and_head(serve: Client) -> None:
     client = await serve(run("parent-1", 0) + run("child-1", 2, parent_id="parent-1", root_id="parent-1"))
     detail = (await client.get("/st/api/tasks/parent-1")).json()

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::state::State;
 use crate::time::{self, Micros};
@@ -34,6 +35,9 @@ pub struct TaskEvent<'a> {
     pub queue: Option<Cow<'a, str>>,
     pub routing_key: Option<Cow<'a, str>>,
     pub eta: Option<Micros>,
+    /// The JSON text of `args`, `kwargs`, `result` and `exception`, where present: what a payload
+    /// search reads (`crate::search`).
+    pub payload: [Option<&'a str>; 4],
 }
 
 /// The fields of a worker lifecycle event.
@@ -107,7 +111,10 @@ impl SkipReason {
 
 /// Decode one entry's `data` bytes.
 pub fn decode(raw: &[u8]) -> Result<Decoded<'_>, SkipReason> {
-    let fields: Fields<'_> = serde_json::from_slice(raw).map_err(|_| SkipReason::Malformed)?;
+    // serde_json skips the strings of fields we do not index without checking their UTF-8, yet the
+    // raw bytes are served back inside JSON answers: check the whole entry once (and parse it as str).
+    let text = std::str::from_utf8(raw).map_err(|_| SkipReason::Malformed)?;
+    let fields: Fields<'_> = serde_json::from_str(text).map_err(|_| SkipReason::Malformed)?;
     if let Some(event_type) = fields.event_type {
         return Ok(Decoded::Worker(WorkerEvent {
             event_type,
@@ -141,6 +148,7 @@ pub fn decode(raw: &[u8]) -> Result<Decoded<'_>, SkipReason> {
         queue: fields.queue,
         routing_key: fields.routing_key,
         eta: fields.eta,
+        payload: fields.payload,
     }))
 }
 
@@ -165,6 +173,7 @@ struct Fields<'a> {
     queue: Option<Cow<'a, str>>,
     routing_key: Option<Cow<'a, str>>,
     eta: Option<Micros>,
+    payload: [Option<&'a str>; 4],
     pid: Option<u32>,
     registered_tasks: Vec<Cow<'a, str>>,
     task_definitions: Vec<TaskDefinition<'a>>,
@@ -193,6 +202,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
                         "root_id" => out.root_id = text(&mut map)?,
                         "group_id" => out.group_id = text(&mut map)?,
                         "chord_id" => out.chord_id = text(&mut map)?,
+                        "args" => out.payload[0] = Some(map.next_value::<&'de RawValue>()?.get()),
+                        "kwargs" => out.payload[1] = Some(map.next_value::<&'de RawValue>()?.get()),
+                        "result" => out.payload[2] = Some(map.next_value::<&'de RawValue>()?.get()),
+                        "exception" => out.payload[3] = Some(map.next_value::<&'de RawValue>()?.get()),
                         "chord_callback_id" => out.chord_callback_id = text(&mut map)?,
                         "chord_body_first_id" => out.chord_body_first_id = text(&mut map)?,
                         "trace_id" => out.trace_id = text(&mut map)?,
@@ -547,6 +560,13 @@ mod tests {
         assert_eq!(w.registered_tasks, vec!["a.b"]);
         assert_eq!(w.task_definitions[0].name, "a.b");
         assert!(w.task_definitions[0].bound);
+    }
+
+    #[test]
+    fn invalid_utf8_anywhere_is_malformed() {
+        // Found by the `ingest` fuzz target: a stray byte in a traceback made every answer invalid JSON.
+        let raw = b"{\"task_id\":\"a\",\"state\":\"SUCCESS\",\"timestamp\":1,\"traceback\":\"\xea\"}";
+        assert_eq!(decode(raw), Err(SkipReason::Malformed));
     }
 
     #[test]

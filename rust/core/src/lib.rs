@@ -14,6 +14,7 @@ mod hash;
 mod json;
 pub mod postings;
 pub mod query;
+mod search;
 pub mod state;
 pub mod stats;
 pub mod store;

@@ -13,6 +13,7 @@ use petgraph::Direction;
 use crate::event::TaskEvent;
 use crate::hash::{FxMap, FxSet};
 use crate::postings::{Keys, Postings};
+use crate::search;
 use crate::state::{Rank, State};
 use crate::time::Micros;
 
@@ -296,6 +297,9 @@ pub struct Store {
     pub postings: Postings,
     /// Per task name: how many tasks ran it and when one last did.
     pub name_stats: FxMap<Sym, NameStats>,
+    /// Per slot, the payload search signature of the task there (`crate::search`); 0 for a free
+    /// slot. Dense, so a search scans a million of them in a few milliseconds.
+    pub signatures: Vec<u128>,
     evicted: u64,
 }
 
@@ -321,6 +325,7 @@ impl Store {
             postings: Postings::default(),
             row_cache: std::sync::Mutex::default(),
             name_stats: FxMap::default(),
+            signatures: Vec::new(),
             evicted: 0,
         }
     }
@@ -426,6 +431,11 @@ impl Store {
         let [name, hostname, exception_type, queue, routing_key] =
             std::array::from_fn(|i| fields[i].as_deref().filter(|_| wanted[i]).map(|v| self.strings.intern(v)));
 
+        let signature = ev.payload.iter().flatten().fold(0, |sig, value| sig | search::signature(value.as_bytes()));
+        if self.signatures.len() <= slot as usize {
+            self.signatures.resize(slot as usize + 1, 0);
+        }
+        self.signatures[slot as usize] |= signature;
         let task = self.task_mut(slot);
         task.events.push(StoredEvent { state, retries: ev.retries, timestamp, raw: raw.into() });
         if rank > task.rank {
@@ -660,6 +670,9 @@ impl Store {
         }
         for &slot in &flow.members {
             self.graph.remove_node(NodeIndex::new(slot as usize));
+            if let Some(signature) = self.signatures.get_mut(slot as usize) {
+                *signature = 0;
+            }
         }
         self.evicted += flow.members.len() as u64;
     }

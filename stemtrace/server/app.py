@@ -54,6 +54,7 @@ def create_app() -> FastAPI:
         broker_url=os.environ.get("STEMTRACE_BROKER_URL"),
         prefix=os.environ.get("STEMTRACE_PREFIX"),
         max_tasks=int(os.environ.get("STEMTRACE_MAX_TASKS", DEFAULT_MAX_TASKS)),
+        shared_consumer=os.environ.get("STEMTRACE_SHARED") == "1",
         auth_dependency=auth,
     )
     lifespan = flow.lifespan

@@ -17,7 +17,9 @@ from fastapi.params import Depends as DependsParam
 
 from stemtrace.config import DEFAULT_TTL
 from stemtrace.engine import create_engine
+from stemtrace.errors import ConfigurationError
 from stemtrace.server.routes import build_api_router
+from stemtrace.server.shared import RemoteEngine
 from stemtrace.server.static import add_ui_routes
 from stemtrace.server.ws import Connections, add_websocket_route
 
@@ -35,6 +37,8 @@ class StemtraceExtension:
     is (docs/brokers.md; ``ttl``, env ``STEMTRACE_TTL``, is the retention of a queue the server creates),
     or ``memory://`` for events published in this process. ``prefix`` is the event prefix, independent of
     the mount path. With ``embedded_consumer=False`` this process only serves what the engine holds.
+    With ``shared_consumer=True`` it holds nothing and asks a ``stemtrace consume`` process following the
+    same Redis and prefix (high-scale mode, ``stemtrace/server/shared.py``).
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class StemtraceExtension:
         ttl: int | None = None,
         max_tasks: int = DEFAULT_MAX_TASKS,
         embedded_consumer: bool = True,
+        shared_consumer: bool = False,
         serve_ui: bool = True,
         auth_dependency: Any = None,
     ) -> None:
@@ -60,11 +65,14 @@ class StemtraceExtension:
         self.ttl = ttl or int(os.environ.get("STEMTRACE_TTL") or DEFAULT_TTL)
         self.max_tasks = max_tasks
         self.embedded_consumer = embedded_consumer
+        self.shared_consumer = shared_consumer
         self.engine: Any = None
         self.connections = Connections()
         # Built now so a bad URL fails at construction, not at the first request.
         self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks, self.ttl)
         self._new_engine()
+        if shared_consumer and not self.transport_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigurationError("shared_consumer needs a Redis transport_url: consumers answer through Redis")
         self.router = self._build_router(serve_ui, auth_dependency)
 
     def _build_router(self, serve_ui: bool, auth_dependency: Any) -> APIRouter:
@@ -85,19 +93,26 @@ class StemtraceExtension:
         return router
 
     def _health_extra(self) -> dict[str, Any]:
-        return {"websocket_connections": self.connections.open, "embedded_consumer": self.embedded_consumer}
+        return {
+            "websocket_connections": self.connections.open,
+            "embedded_consumer": self.embedded_consumer and not self.shared_consumer,
+            "shared_consumer": self.shared_consumer,
+        }
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
         """Start the engine (and its consumer) for the app's life; stop it on shutdown."""
-        engine = self._new_engine()
         unsubscribe = None
-        if engine.transport_url is None:
-            from stemtrace.transport.memory import subscribe
+        if self.shared_consumer:  # the `stemtrace consume` process follows the stream
+            engine: Any = RemoteEngine(self.transport_url, self.prefix)
+        else:
+            engine = self._new_engine()
+            if engine.transport_url is None:
+                from stemtrace.transport.memory import subscribe
 
-            unsubscribe = subscribe(engine.ingest)
-        elif self.embedded_consumer:
-            engine.start()
+                unsubscribe = subscribe(engine.ingest)
+            elif self.embedded_consumer:
+                engine.start()
         self.engine = engine
         try:
             yield

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 PROTOCOL = "stemtrace.v1"
 TICK_SECONDS = 0.25
@@ -57,7 +57,7 @@ def add_websocket_route(
         connections.open += 1
         try:
             await (_serve_protocol(websocket, engine) if ours else _serve_legacy(websocket, engine, head))
-        except (WebSocketDisconnect, TimeoutError, RuntimeError):
+        except (WebSocketDisconnect, TimeoutError, RuntimeError, HTTPException):  # HTTPException: shared consumer gone
             pass
         finally:
             connections.open -= 1

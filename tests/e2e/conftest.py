@@ -33,12 +33,17 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _run_server(redis_url: str, prefix: str, log_path: Path) -> ServerProcess:
-    """`stemtrace server` as a user runs it, following `prefix`'s stream."""
+def run_server(args: list[str], log_path: Path) -> ServerProcess:
+    """`stemtrace server <args>` as a user runs it; fails the test when it does not come up."""
     try:
-        return start_server(["--transport-url", redis_url, "--prefix", prefix], log_path)
+        return start_server(args, log_path)
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+def _run_server(redis_url: str, prefix: str, log_path: Path) -> ServerProcess:
+    """`stemtrace server` as a user runs it, following `prefix`'s stream."""
+    return run_server(["--transport-url", redis_url, "--prefix", prefix], log_path)
 
 
 @pytest.fixture

@@ -120,6 +120,13 @@ def test_task_filters_live_in_the_url(ui_page: Any, module_server: str, ran: Ran
     rows.nth(1).wait_for(timeout=WAIT)
     assert rows.count() == 2
     assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.state)")) == {"FAILURE"}
+    # A time window preset joins the other filters in the URL.
+    page.locator('[data-testid="task-window"] [data-within="24h"]').click()
+    page.wait_for_url("**within=24h**")
+    page.reload()
+    assert page.locator('[data-testid="task-window"] [data-within="24h"]').get_attribute("aria-pressed") == "true"
+    rows.nth(1).wait_for(timeout=WAIT)
+    assert rows.count() == 2
     _clean(page)
 
 
@@ -129,7 +136,7 @@ def test_registry_lists_task_names_and_links_to_their_runs(ui_page: Any, module_
     add = page.locator(f'[data-testid="registry-row"][data-name="{T}.add"]')
     add.wait_for(timeout=WAIT)
     assert add.get_attribute("data-status") == "active"
-    never_run = page.locator(f'[data-testid="registry-row"][data-name="{T}.sleepy"][data-status="never_run"]')
+    never_run = page.locator(f'[data-testid="registry-row"][data-name="{T}.mul"][data-status="never_run"]')
     never_run.wait_for(timeout=WAIT)
     assert "Add two numbers." in add.inner_text()
     screenshot(page, "registry")
@@ -236,8 +243,15 @@ def test_task_detail_timeline_and_call(ui_page: Any, module_server: str, ran: Ra
 def test_workers_page(ui_page: Any, module_server: str, module_worker: WorkerProcess, ran: Ran) -> None:
     page = ui_page
     page.goto(module_server + "#/workers")
-    page.locator(f'[data-testid="worker-row"][data-hostname="{module_worker.hostname}"]').wait_for(timeout=WAIT)
+    row = page.locator(f'[data-testid="worker-row"][data-hostname="{module_worker.hostname}"]')
+    row.wait_for(timeout=WAIT)
+    # What the worker is running right now, linked to the task.
+    sleeping = _s(ran.app, "sleepy", 4).delay()
+    row.locator(f'[data-testid="running-task"][data-task-id="{sleeping.id}"]').wait_for(state="attached", timeout=WAIT)
+    row.locator('[data-testid="worker-running"] summary').click()
     screenshot(page, "workers")
+    assert sleeping.get(timeout=30) == 4
+    row.locator('[data-testid="worker-running"]', has_text="idle").wait_for(timeout=WAIT)
     _clean(page)
 
 
@@ -287,3 +301,37 @@ def test_task_data_is_text_never_markup(ui_page: Any, module_server: str, ran: R
     page.wait_for_timeout(300)
     assert page.locator("img[src='x']").count() == 0
     _clean(page)
+
+
+def _pages(base: str, ran: Ran) -> list[str]:
+    return [base, base + "#/tasks", f"{base}#/tasks/{ran.retried}", base + "#/flows",
+            f"{base}#/flows/group:{ran.chord_group_id}", base + "#/registry", base + "#/workers"]  # fmt: skip
+
+
+def test_no_request_leaves_the_server(ui_page: Any, module_server: str, ran: Ran) -> None:
+    """Fonts, icons and scripts are bundled: every request and socket goes to the stemtrace server."""
+    page = ui_page
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    for url in _pages(module_server, ran):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    origin = module_server.split("/stemtrace/")[0]
+    assert urls and all(u.startswith((origin + "/", origin.replace("http", "ws", 1) + "/")) for u in urls), urls
+    _clean(page)
+
+
+def test_every_page_fits_a_360_px_screen(browser: Any, module_server: str, ran: Ran) -> None:
+    """No page scrolls sideways on a narrow phone (wide tables scroll inside their own box)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        for url in _pages(module_server, ran):
+            page.goto(url)
+            page.locator("main .page, main .notice").first.wait_for(timeout=WAIT)
+            page.wait_for_load_state("networkidle")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"{url} is {width} px wide"
+    finally:
+        context.close()

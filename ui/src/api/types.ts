@@ -62,6 +62,8 @@ export interface GraphNode {
   trace_id?: string | null;
   retries?: number | null;
   not_run_reason?: "header_failed" | "header_revoked" | "header_ignored" | null;
+  /** Why a RECEIVED/STARTED task can no longer be running (its worker is gone); null otherwise. */
+  interrupted?: "worker_offline" | "worker_stale" | "worker_restarted" | null;
   /** Containers: every task with the group id (a chord callback is not one of them). */
   members?: string[] | null;
 }

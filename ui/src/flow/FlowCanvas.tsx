@@ -1,11 +1,11 @@
 // The flow DAG on an xyflow canvas. Layout is recomputed only when the flow's shape changes; state and
 // timing updates just repaint. The viewport (zoom/pan) belongs to the canvas and survives refreshes.
-import { Background, Controls, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
-import { useMemo } from "react";
+import { Background, Controls, getViewportForBounds, MiniMap, ReactFlow, type Edge, type Viewport } from "@xyflow/react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { GraphNode } from "../api/types";
 import type { Theme } from "../theme/useTheme";
 import { nodeTypes, type ContainerFlowNode, type TaskFlowNode } from "./FlowNodes";
-import { layoutFlow, structureKey } from "./layout";
+import { layoutBounds, layoutFlow, structureKey } from "./layout";
 
 type FlowNode = TaskFlowNode | ContainerFlowNode;
 
@@ -22,9 +22,20 @@ function minimapColor(node: FlowNode): string {
   return node.type === "container" ? `color-mix(in srgb, ${color} 18%, transparent)` : color;
 }
 
+const FIT = { padding: 0.15, minZoom: 0.01, maxZoom: 1.2 };
+
 export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   const shape = structureKey(nodes);
   const layout = useMemo(() => layoutFlow(nodes), [shape]);
+  // The canvas opens already fitted to the layout (xyflow's `fitView` would first render every node at
+  // zoom 1, then measure them all, then render again), so a large flow is drawn once, at the zoom it
+  // is seen at. Later layout changes keep the user's viewport.
+  const box = useRef<HTMLDivElement>(null);
+  const [initial, setInitial] = useState<Viewport>();
+  useLayoutEffect(() => {
+    const { clientWidth, clientHeight } = box.current!;
+    setInitial(getViewportForBounds(layoutBounds(layout), clientWidth, clientHeight, FIT.minZoom, FIT.maxZoom, FIT.padding));
+  }, []);
 
   const flowNodes = useMemo(() => {
     const members = new Map<string, number>();
@@ -62,24 +73,28 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   );
 
   return (
-    <ReactFlow<FlowNode, Edge>
-      nodes={flowNodes}
-      edges={flowEdges}
-      nodeTypes={nodeTypes}
-      colorMode={theme}
-      fitView
-      fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
-      minZoom={0.05}
-      maxZoom={2}
-      nodesDraggable={false}
-      nodesConnectable={false}
-      onlyRenderVisibleElements={layout.nodes.length > 300}
-      onNodeClick={(_, node) => onSelect(node.id)}
-      onPaneClick={() => onSelect(undefined)}
-    >
-      <Background gap={20} size={1} />
-      <Controls showInteractive={false} />
-      <MiniMap pannable zoomable nodeColor={minimapColor} />
-    </ReactFlow>
+    <div ref={box} className="flow-canvas-box">
+      {initial && (
+        <ReactFlow<FlowNode, Edge>
+          nodes={flowNodes}
+          edges={flowEdges}
+          nodeTypes={nodeTypes}
+          colorMode={theme}
+          defaultViewport={initial}
+          fitViewOptions={FIT}
+          minZoom={FIT.minZoom}
+          maxZoom={2}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          onlyRenderVisibleElements={layout.nodes.length > 300}
+          onNodeClick={(_, node) => onSelect(node.id)}
+          onPaneClick={() => onSelect(undefined)}
+        >
+          <Background gap={20} size={1} />
+          <Controls showInteractive={false} />
+          <MiniMap pannable zoomable nodeColor={minimapColor} />
+        </ReactFlow>
+      )}
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 // The two node kinds of the flow canvas: a task card and a GROUP/CHORD container box.
-import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { GraphNode } from "../api/types";
 import { stateClass } from "../components/StateBadge";
 import { formatDuration, formatTime } from "../format/time";
@@ -22,8 +22,14 @@ function Handles() {
   );
 }
 
+/** Below this zoom a card's text is a few pixels high: cards are drawn as plain state-coloured boxes. */
+export const TEXT_MIN_ZOOM = 0.35;
+// Dropping the text of 2,000 cards at the zoom a large flow opens at halves its first paint (bench/ui).
+const showsText = (state: ReactFlowState) => state.transform[2] >= TEXT_MIN_ZOOM;
+
 export function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
   const { node } = data;
+  const text = useStore(showsText);
   return (
     <div
       className={`flow-task ${stateClass(node.state)}${selected ? " is-selected" : ""}`}
@@ -33,12 +39,16 @@ export function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
       title={`${node.name ?? node.task_id} — ${node.state ?? "UNKNOWN"}`}
     >
       <Handles />
-      <div className="flow-task-name">{node.name ?? "(unknown task)"}</div>
-      <div className="flow-task-meta">
-        <span className="flow-task-state">{node.state ?? "UNKNOWN"}</span>
-        <span>{formatTime(node.first_seen)}</span>
-        <span>{formatDuration(node.duration_ms)}</span>
-      </div>
+      {text && (
+        <>
+          <div className="flow-task-name">{node.name ?? "(unknown task)"}</div>
+          <div className="flow-task-meta">
+            <span className="flow-task-state">{node.state ?? "UNKNOWN"}</span>
+            <span>{formatTime(node.first_seen)}</span>
+            <span>{formatDuration(node.duration_ms)}</span>
+          </div>
+        </>
+      )}
     </div>
   );
 }

@@ -30,7 +30,7 @@ export function NodePanel({ node, onClose }: { node: GraphNode; onClose: () => v
         </button>
       </div>
       <div className="side-panel-state">
-        <StateBadge state={node.state} />
+        <StateBadge state={node.state} interrupted={node.interrupted} />
         {node.exception_type && <span className="exc">{node.exception_type}</span>}
       </div>
       <div className="id-value">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphNode } from "../api/types";
-import { containerOf, gridColumns, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
+import { containerOf, findPacks, gridColumns, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
 
 function task(id: string, children: string[] = [], extra: Partial<GraphNode> = {}): GraphNode {
   return {
@@ -199,5 +199,63 @@ describe("large containers", () => {
     expect(new Set(members.map((id) => absolute(layout, id).x)).size).toBe(1);
     expect(gridColumns(1)).toBe(1);
     expect(gridColumns(400)).toBeGreaterThan(5);
+  });
+});
+
+describe("large fan-outs and long chains", () => {
+  const chain = (prefix: string, length: number, extra: Partial<GraphNode> = {}) =>
+    Array.from({ length }, (_, i) => task(`${prefix}${i}`, i + 1 < length ? [`${prefix}${i + 1}`] : [], extra));
+
+  it("packs a task's many leaf children into a grid beside it, with an edge to each", () => {
+    const leaves = Array.from({ length: 30 }, (_, i) => `l${i}`);
+    const layout = layoutFlow(graph(task("p", [...leaves, "q"]), ...leaves.map((id) => task(id)), task("q", ["r"]), task("r")));
+    expect(layout.edges.filter((e) => e.source === "p")).toHaveLength(31);
+    const columns = new Set(leaves.map((id) => absolute(layout, id).x));
+    expect(columns.size).toBeGreaterThan(1); // a grid, not one 30-high column
+    for (const id of leaves) expect(absolute(layout, id).x).toBeGreaterThan(absolute(layout, "p").x + TASK_WIDTH);
+    for (const id of leaves) expect(overlaps(layout, id, "q")).toBe(false);
+    expect(overlaps(layout, "l0", "l1")).toBe(false);
+  });
+
+  it("does not pack children that have children of their own or another parent", () => {
+    const kids = Array.from({ length: 14 }, (_, i) => `k${i}`);
+    const nodes = graph(task("p", kids), task("other", ["k0"]), ...kids.map((id, i) => task(id, i === 1 ? ["g"] : [])), task("g"));
+    const packs = findPacks(nodes, new Map(), new Map(), layoutFlow(nodes).edges);
+    expect(packs).toEqual([kids.filter((id) => id !== "k0" && id !== "k1")]);
+  });
+
+  it("wraps a long chain into rows in order, and leaves a short one on a line", () => {
+    const layout = layoutFlow(graph(...chain("s", 100)));
+    const rows = new Set(Array.from({ length: 100 }, (_, i) => absolute(layout, `s${i}`).y));
+    expect(rows.size).toBeGreaterThan(3);
+    expect(absolute(layout, "s1").x).toBeGreaterThan(absolute(layout, "s0").x);
+    expect(absolute(layout, "s99").y).toBeGreaterThan(absolute(layout, "s0").y);
+    expect(layout.edges).toHaveLength(99);
+    const short = layoutFlow(graph(...chain("t", 15)));
+    expect(new Set(Array.from({ length: 15 }, (_, i) => absolute(short, `t${i}`).y)).size).toBe(1);
+  });
+
+  it("lays out a 2,000-task flow (chord of 400, chain of 608, 33 × 29 fan-out) compactly and fast", () => {
+    const header = Array.from({ length: 400 }, (_, i) => `h${i}`);
+    const fans = Array.from({ length: 33 }, (_, i) => `f${i}`);
+    const steps = chain("c", 608);
+    const nodes = graph(
+      task("root", ["chord:x", ...fans]),
+      container("chord:x", "CHORD", header, "cb"),
+      ...header.map((id) => task(id)),
+      task("cb", ["c0"]),
+      ...steps,
+      ...fans.map((fan) => task(fan, Array.from({ length: 29 }, (_, j) => `${fan}-${j}`))),
+      ...fans.flatMap((fan) => Array.from({ length: 29 }, (_, j) => task(`${fan}-${j}`))),
+    );
+    expect(Object.keys(nodes).length).toBe(2001); // 2,000 tasks and the chord box
+    const started = performance.now();
+    const layout = layoutFlow(nodes);
+    expect(performance.now() - started).toBeLessThan(1000);
+    const right = Math.max(...layout.nodes.map((n) => absolute(layout, n.id).x + n.width));
+    const bottom = Math.max(...layout.nodes.map((n) => absolute(layout, n.id).y + n.height));
+    // one rank per chain step would be 608 × 270 px wide; one row per fan leaf 957 × 100 px high
+    expect(right).toBeLessThan(20_000);
+    expect(bottom).toBeLessThan(40_000);
   });
 });

@@ -99,8 +99,13 @@ export function flowEdges(nodes: Record<string, GraphNode>, parent: Map<string, 
   return [...edges.values()];
 }
 
-/** Members of one container drawn as a grid instead of one by one (dagre slows down badly past ~100 nodes). */
+/**
+ * Sets of tasks drawn as one grid, in reading order, that dagre sees as one node: dagre slows down badly
+ * past ~100 nodes, and a long chain or a wide fan-out drawn one node per rank is too long to see whole.
+ */
 const PACK_MIN = 12;
+/** A chain is wrapped into rows from this many steps on (shorter ones read better on one line). */
+const RUN_MIN = 16;
 const GAP_X = 16;
 const GAP_Y = 12;
 
@@ -117,6 +122,70 @@ export function gridColumns(count: number): number {
   return Math.max(1, Math.min(count, Math.round(Math.sqrt(count * ratio))));
 }
 
+/**
+ * The packs of a flow, in three kinds (a task joins at most one):
+ * - a container's plain members (no edge of their own but a chord callback);
+ * - a task's leaf children (no children, reached only from it, beside it in the same container);
+ * - a chain: each step the only child of the one before and reached only from it.
+ */
+export function findPacks(
+  nodes: Record<string, GraphNode>,
+  parent: Map<string, string>,
+  members: Map<string, string[]>,
+  edges: PlacedEdge[],
+): string[][] {
+  const into = new Map<string, string[]>();
+  const out = new Map<string, string[]>();
+  const linked = new Set<string>();
+  const append = (map: Map<string, string[]>, key: string, value: string) => {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  };
+  for (const edge of edges) {
+    append(into, edge.target, edge.source);
+    append(out, edge.source, edge.target);
+    if (edge.kind === "child") linked.add(edge.source);
+    linked.add(edge.target);
+  }
+  const packs: string[][] = [];
+  const claimed = new Set<string>();
+  const claim = (list: string[]) => {
+    packs.push(list);
+    for (const id of list) claimed.add(id);
+  };
+  const free = (id: string) => !claimed.has(id) && !isContainer(nodes[id]);
+  const onlyFrom = (id: string, source: string) => into.get(id)?.length === 1 && parent.get(id) === parent.get(source);
+
+  for (const list of members.values()) {
+    const plain = list.filter((id) => free(id) && !linked.has(id));
+    if (plain.length >= PACK_MIN) claim(plain);
+  }
+  for (const id of Object.keys(nodes)) {
+    if (isContainer(nodes[id])) continue;
+    const leaves = (out.get(id) ?? []).filter((child) => free(child) && !out.has(child) && onlyFrom(child, id));
+    if (leaves.length >= PACK_MIN) claim(leaves);
+  }
+  const next = (id: string): string | undefined => {
+    const targets = out.get(id);
+    const only = targets?.length === 1 ? targets[0]! : undefined;
+    return only !== undefined && free(only) && onlyFrom(only, id) ? only : undefined;
+  };
+  const continued = new Set<string>();
+  for (const id of Object.keys(nodes)) {
+    const following = free(id) ? next(id) : undefined;
+    if (following !== undefined) continued.add(following);
+  }
+  for (const id of Object.keys(nodes)) {
+    if (!free(id) || continued.has(id)) continue;
+    const run = [id];
+    // Never loops: each later step has one way in, from the step before, and the first is no one's next.
+    for (let at = next(id); at !== undefined; at = next(at)) run.push(at);
+    if (run.length >= RUN_MIN) claim(run);
+  }
+  return packs;
+}
+
 export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
   const parent = containerOf(nodes);
   const edges = flowEdges(nodes, parent);
@@ -128,21 +197,12 @@ export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
   }
   const isBox = (id: string) => isContainer(nodes[id]) && members.has(id);
 
-  // Large sets of plain members (no edge of their own but a chord callback) are packed into a grid,
-  // which dagre sees as one node.
-  const linked = new Set<string>();
-  for (const edge of edges) {
-    if (edge.kind === "child") linked.add(edge.source);
-    linked.add(edge.target);
-  }
   const packs = new Map<string, string[]>();
   const packOf = new Map<string, string>();
-  for (const [container, list] of members) {
-    const plain = list.filter((id) => !isContainer(nodes[id]) && !linked.has(id));
-    if (plain.length < PACK_MIN) continue;
-    const packId = `\u0000pack:${container}`;
-    packs.set(packId, plain);
-    for (const id of plain) packOf.set(id, packId);
+  for (const list of findPacks(nodes, parent, members, edges)) {
+    const packId = `\u0000pack:${list[0]}`;
+    packs.set(packId, list);
+    for (const id of list) packOf.set(id, packId);
   }
   const layoutId = (id: string) => packOf.get(id) ?? id;
 
@@ -162,7 +222,8 @@ export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
       width: columns * (TASK_WIDTH + GAP_X) - GAP_X,
       height: rows * (TASK_HEIGHT + GAP_Y) - GAP_Y,
     });
-    graph.setParent(packId, parent.get(list[0]!)!);
+    const container = parent.get(list[0]!);
+    if (container !== undefined) graph.setParent(packId, container);
   }
 
   // dagre cannot route edges to a cluster: an edge to or from a box is laid out via the tasks inside it.
@@ -217,4 +278,15 @@ export function layoutFlow(nodes: Record<string, GraphNode>): FlowLayout {
     };
   });
   return { nodes: placed, edges };
+}
+
+/** The box around every top-level node (absolute positions), to fit the view to. */
+export function layoutBounds(layout: FlowLayout): Box {
+  const top = layout.nodes.filter((node) => node.parentId === undefined);
+  if (top.length === 0) return { x: 0, y: 0, width: 0, height: 0 };
+  const x = Math.min(...top.map((node) => node.x));
+  const y = Math.min(...top.map((node) => node.y));
+  const right = Math.max(...top.map((node) => node.x + node.width));
+  const bottom = Math.max(...top.map((node) => node.y + node.height));
+  return { x, y, width: right - x, height: bottom - y };
 }

@@ -1,6 +1,7 @@
 import { TASK_STATES } from "../api/types";
 import { DebouncedInput } from "../components/DebouncedInput";
 import { stateClass } from "../components/StateBadge";
+import { WINDOWS } from "../overview/stats";
 import { emptyFilters, hasFilters, type TaskFilters, type TextFilter } from "../tasks/filters";
 
 const TEXT_FIELDS: { key: TextFilter; label: string; placeholder: string }[] = [
@@ -34,6 +35,19 @@ export function TaskFiltersBar(props: { filters: TaskFilters; onChange: (patch: 
             onClick={() => toggleState(state)}
           >
             {state}
+          </button>
+        ))}
+      </div>
+      <div className="view-toggle" role="group" aria-label="Updated within" data-testid="task-window">
+        {(["", ...WINDOWS] as const).map((within) => (
+          <button
+            key={within}
+            type="button"
+            aria-pressed={filters.within === within}
+            data-within={within || "any"}
+            onClick={() => onChange({ within, offset: 0 })}
+          >
+            {within ? `Last ${within}` : "Any time"}
           </button>
         ))}
       </div>

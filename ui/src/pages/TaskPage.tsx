@@ -135,7 +135,7 @@ function TaskBody({ task, childTasks }: { task: TaskNode; childTasks: TaskNode[]
       </nav>
       <div className="page-head">
         <h1 className="task-title">{task.name ?? "(unknown task)"}</h1>
-        <StateBadge state={task.state} />
+        <StateBadge state={task.state} interrupted={task.interrupted} />
         {!!task.retries && <span className="muted">{task.retries} retries</span>}
         <a className="button" href={links.flow(rootId)} data-testid="flow-link">
           View flow →
@@ -223,7 +223,7 @@ function TaskBody({ task, childTasks }: { task: TaskNode; childTasks: TaskNode[]
           <ul className="link-list">
             {childTasks.map((child) => (
               <li key={child.task_id}>
-                <StateBadge state={child.state} />
+                <StateBadge state={child.state} interrupted={child.interrupted} />
                 <a
                   href={isContainer(child) ? links.flow(rootId) : links.task(child.task_id)}
                   data-testid="child-link"

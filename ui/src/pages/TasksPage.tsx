@@ -24,7 +24,7 @@ function TaskRow({ task }: { task: TaskNode }) {
         {task.exception_type && <span className="exc">{task.exception_type}</span>}
       </td>
       <td>
-        <StateBadge state={task.state} />
+        <StateBadge state={task.state} interrupted={task.interrupted} />
       </td>
       <td className="mono col-optional" title={task.task_id}>
         {shortId(task.task_id)}

@@ -1,14 +1,22 @@
 import { api } from "../api/client";
+import type { TaskNode } from "../api/types";
 import { Empty, ErrorNotice, Loading } from "../components/Status";
 import { usePolled } from "../data/usePolled";
 import { formatAgo, formatTimestamp } from "../format/time";
 import { links } from "../router/route";
 import { emptyFilters, filtersToQuery } from "../tasks/filters";
+import { RUNNING_LIMIT, runningByWorker } from "../workers/running";
 
 const WORKERS_REFRESH_MS = 5000;
 
 export function WorkersPage() {
   const { data, error, loading } = usePolled("workers", api.workers, WORKERS_REFRESH_MS);
+  const started = usePolled(
+    "workers:running",
+    (signal) => api.tasks({ state: "STARTED", limit: RUNNING_LIMIT, compact: 1 }, signal),
+    WORKERS_REFRESH_MS,
+  );
+  const running = runningByWorker(started.data?.tasks ?? []);
   return (
     <div className="page">
       <div className="page-head">
@@ -29,6 +37,7 @@ export function WorkersPage() {
               <tr>
                 <th>Worker</th>
                 <th>Status</th>
+                <th>Running</th>
                 <th className="num col-optional">PID</th>
                 <th className="col-optional">Registered tasks</th>
                 <th className="col-optional">Started</th>
@@ -45,6 +54,9 @@ export function WorkersPage() {
                   </td>
                   <td>
                     <span className={`badge worker-${worker.status ?? "unknown"}`}>{worker.status ?? "unknown"}</span>
+                  </td>
+                  <td data-testid="worker-running">
+                    <Running tasks={running.get(worker.hostname) ?? []} online={worker.status === "online"} />
                   </td>
                   <td className="num mono col-optional">{worker.pid ?? "—"}</td>
                   <td className="col-optional">
@@ -68,5 +80,23 @@ export function WorkersPage() {
         </div>
       )}
     </div>
+  );
+}
+
+function Running({ tasks, online }: { tasks: TaskNode[]; online: boolean }) {
+  if (tasks.length === 0) return <span className="muted">{online ? "idle" : "—"}</span>;
+  return (
+    <details>
+      <summary>{tasks.length} running</summary>
+      <ul className="plain-list">
+        {tasks.map((task) => (
+          <li key={task.task_id}>
+            <a href={links.task(task.task_id)} data-testid="running-task" data-task-id={task.task_id}>
+              {task.name ?? "(unknown task)"}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }

@@ -10,6 +10,7 @@ const full: TaskFilters = {
   exception_type: "ValueError",
   trace_id: "t-1",
   search: 'order "42" & more',
+  within: "6h",
   offset: 100,
 };
 
@@ -32,6 +33,14 @@ describe("task filters in the URL", () => {
   it("accepts any case, drops unknown states and duplicates", () => {
     const filters = filtersFromQuery(new URLSearchParams("state=failure,BOGUS,FAILURE, success"));
     expect(filters.states).toEqual(["SUCCESS", "FAILURE"]);
+  });
+
+  it("keeps a known time window only, and passes it to the API", () => {
+    expect(filtersFromQuery(new URLSearchParams("within=24h")).within).toBe("24h");
+    expect(filtersFromQuery(new URLSearchParams("within=3y")).within).toBe("");
+    const filters = { ...emptyFilters, within: "15m" as const };
+    expect(hasFilters(filters)).toBe(true);
+    expect(filtersToApiParams(filters).within).toBe("15m");
   });
 
   it("ignores a bad offset and trims text", () => {
@@ -61,6 +70,7 @@ describe("filtersToApiParams", () => {
       exception_type: "ValueError",
       trace_id: "t-1",
       search: 'order "42" & more',
+      within: "6h",
     });
   });
 

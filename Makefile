@@ -10,11 +10,11 @@ STAMPS   := .stamps
 HOST     ?= 127.0.0.1
 PORT     ?= 8000
 
-RUST_SRC := Cargo.toml $(wildcard Cargo.lock) $(shell find rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+RUST_SRC := Cargo.toml $(wildcard Cargo.lock) $(shell find rust -path rust/fuzz -prune -o \( -name '*.rs' -o -name Cargo.toml \) -print 2>/dev/null)
 UI_SRC   := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 UI_INDEX := stemtrace/server/ui_dist/index.html
 
-.PHONY: help demo test build setup engine ui lint test-rust test-python test-ui system-deps clean
+.PHONY: help demo test build setup engine ui lint test-rust test-python test-ui system-deps fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,17 @@ test-python: build system-deps ## pytest: unit, integration (real Redis, real Ce
 
 test-ui: ui ## vitest
 	cd ui && npm test
+
+FUZZ_SECONDS ?= 300
+FUZZ = cargo fuzz run --fuzz-dir rust/fuzz -s none
+
+fuzz: ## fuzz the decoder and the engine's ingest for FUZZ_SECONDS each (needs `cargo install cargo-fuzz`; not in CI)
+	@command -v cargo-fuzz >/dev/null || { echo "run: cargo install cargo-fuzz"; exit 1; }
+	mkdir -p rust/fuzz/corpus/decode rust/fuzz/corpus/ingest
+	cp tests/golden/*.jsonl rust/fuzz/corpus/ingest/
+	for f in tests/golden/*.jsonl; do split -l 1 "$$f" "rust/fuzz/corpus/decode/$$(basename $$f .jsonl)-"; done
+	$(FUZZ) decode -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -dict=rust/fuzz/event.dict
+	$(FUZZ) ingest -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -dict=rust/fuzz/event.dict
 
 clean: ## remove build outputs (not the virtualenv)
 	rm -rf target $(STAMPS) stemtrace/server/ui_dist stemtrace/_engine*.so

@@ -158,3 +158,22 @@ def test_positional_arguments_are_scrubbed_by_parameter_name() -> None:
     assert p.args(("ada", "hunter2", "k", "extra"), login) == ["ada", "[Filtered]", "[Filtered]", "extra"]
     assert p.args(("ada", "hunter2")) == ["ada", "hunter2"]  # task unknown: nothing to go by
     assert payloads(scrub_sensitive_data=False).args(("ada", "x"), login) == ["ada", "x"]
+
+
+def test_worker_events_carry_transport_counters_and_say_goodbye_on_cold_shutdown() -> None:
+    cap = _install_capture()
+    try:
+        worker = type("W", (), {"hostname": "celery@w", "app": Celery("w", set_as_current=False)})()
+        signals.on_worker_ready(sender=worker)
+        ready = cap.events[-1]
+        assert ready["event_type"] == "worker_ready" and ready["heartbeat_interval"] == 30.0
+        assert set(ready["transport"]) == {"sent", "dropped", "errors", "buffered"}
+        signals.on_worker_shutting_down(sender="celery@w", how="Warm")  # still finishing its tasks
+        assert cap.events[-1] is ready
+        signals.on_worker_shutting_down(sender="celery@w", how="Cold")  # exits without worker_shutdown
+        assert cap.events[-1]["event_type"] == "worker_terminating" and cap.events[-1]["hostname"] == "celery@w"
+        signals.on_worker_shutdown(sender=worker)
+        assert cap.events[-1]["event_type"] == "worker_shutdown" and "transport" in cap.events[-1]
+    finally:
+        signals.on_worker_shutdown(sender=None)
+        stemtrace.celery.shutdown()

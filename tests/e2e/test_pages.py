@@ -130,6 +130,31 @@ def test_task_filters_live_in_the_url(ui_page: Any, module_server: str, ran: Ran
     _clean(page)
 
 
+def test_task_timeline_view_in_the_url(ui_page: Any, module_server: str, ran: Ran) -> None:
+    page = ui_page
+    page.goto(module_server + "#/tasks?state=FAILURE")
+    page.locator('[data-testid="task-row"]').first.wait_for(timeout=WAIT)
+    page.locator('[data-testid="task-view"] [data-view="timeline"]').click()
+    page.wait_for_url("**view=timeline**")
+    assert "state=FAILURE" in page.url
+    page.reload()
+    rows = page.locator('[data-testid="task-timeline"] [data-testid="gantt-row"]')
+    rows.nth(1).wait_for(timeout=WAIT)
+    # The two failed tasks, as failure-coloured bars on one axis, oldest first; no critical path.
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.taskId)")) == {ran.failed, ran.xss_failed}
+    bars = page.locator('[data-testid="task-timeline"] .gantt-bar')
+    assert all("state-failure" in c for c in bars.evaluate_all("bs => bs.map(b => b.className)"))
+    assert page.locator('[data-testid="task-timeline"] .gantt-row.is-critical').count() == 0
+    screenshot(page, "tasks-timeline")
+    rows.first.click()
+    page.wait_for_url("**#/tasks/*")
+    page.go_back()
+    page.locator('[data-testid="task-view"] [data-view="list"]').click()
+    page.locator('[data-testid="task-row"]').first.wait_for(timeout=WAIT)
+    assert "view=" not in page.url and "state=FAILURE" in page.url
+    _clean(page)
+
+
 def test_registry_lists_task_names_and_links_to_their_runs(ui_page: Any, module_server: str, ran: Ran) -> None:
     page = ui_page
     page.goto(module_server + "#/registry")
@@ -171,6 +196,30 @@ def test_flows_list_and_chain_drawing(ui_page: Any, module_server: str, ran: Ran
     page.locator(".react-flow__edge").nth(1).wait_for(state="attached", timeout=WAIT)
     assert page.locator(".react-flow__edge").count() == 2
     screenshot(page, "flow-graph")
+    _clean(page)
+
+
+def test_flow_filters_live_in_the_url(ui_page: Any, module_server: str, ran: Ran) -> None:
+    page = ui_page
+    page.goto(module_server + "#/flows")
+    rows = page.locator('[data-testid="flow-row"]')
+    rows.first.wait_for(timeout=WAIT)
+    page.locator('[data-testid="flow-filters"] [data-testid="state-filter"][data-state="FAILURE"]').click()
+    page.wait_for_url("**#/flows?state=FAILURE")
+    page.locator('[data-testid="flow-filter-note"]').wait_for(timeout=WAIT)
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.state)")) == {"FAILURE"}
+    assert {ran.failed, ran.xss_failed} <= set(rows.evaluate_all("rs => rs.map(r => r.dataset.rootId)"))
+    # Name and time window join the state in the URL and survive a reload.
+    page.locator('[data-testid="flow-filters"] [data-testid="state-filter"][data-state="FAILURE"]').click()
+    page.locator('[data-testid="flow-filter-name"]').fill("FLAKY")
+    page.wait_for_url("**name=FLAKY**")
+    page.locator('[data-testid="flow-window"] [data-within="24h"]').click()
+    page.wait_for_url("**within=24h**")
+    page.reload()
+    assert page.locator('[data-testid="flow-filter-name"]').input_value() == "FLAKY"
+    assert page.locator('[data-testid="flow-window"] [data-within="24h"]').get_attribute("aria-pressed") == "true"
+    page.locator(f'[data-testid="flow-row"][data-root-id="{ran.retried}"]').wait_for(timeout=WAIT)
+    assert rows.count() == 1
     _clean(page)
 
 

@@ -40,7 +40,7 @@ export function App() {
         {route.page === "overview" && <OverviewPage query={query} replaceQuery={replaceQuery} />}
         {route.page === "tasks" && <TasksPage query={query} replaceQuery={replaceQuery} />}
         {route.page === "task" && <TaskPage key={route.id} taskId={route.id} />}
-        {route.page === "flows" && <FlowsPage query={query} />}
+        {route.page === "flows" && <FlowsPage query={query} replaceQuery={replaceQuery} />}
         {route.page === "flow" && (
           <Suspense fallback={<Loading />}>
             <FlowPage key={route.id} rootId={route.id} theme={theme} query={query} replaceQuery={replaceQuery} />

@@ -1,24 +1,33 @@
 // The Gantt view of a flow: a row per task on one time axis (queue wait lighter, then the run), the
-// critical path outlined. Clicking a row selects the task, as in the graph.
+// critical path outlined. Clicking a row selects the task, as in the graph. The task list's timeline
+// draws its tasks with it too, without a critical path (they are not one flow).
 import { stateClass } from "../components/StateBadge";
 import { formatDuration, formatTimestamp } from "../format/time";
 import type { GraphNode } from "../api/types";
-import { gantt, ticks } from "./gantt";
+import { barGeometry, gantt, ticks } from "./gantt";
 
 export function GanttChart(props: {
   nodes: Record<string, GraphNode>;
   selectedId: string | undefined;
   onSelect: (id: string) => void;
+  withCriticalPath?: boolean;
 }) {
-  const { nodes, selectedId, onSelect } = props;
-  const chart = gantt(nodes);
+  const { nodes, selectedId, onSelect, withCriticalPath = true } = props;
+  const chart = gantt(nodes, Date.now(), withCriticalPath);
   const total = Math.max(chart.end - chart.start, 1);
   const pct = (ms: number) => `${(ms / total) * 100}%`;
   return (
     <div className="gantt" data-testid="gantt">
       <div className="gantt-legend muted">
-        <span className="gantt-key gantt-key-critical" /> critical path ({chart.critical.length} tasks,{" "}
-        {formatDuration(chart.end - chart.start)}) <span className="gantt-key gantt-key-queue" /> queued
+        {withCriticalPath ? (
+          <>
+            <span className="gantt-key gantt-key-critical" /> critical path ({chart.critical.length} tasks,{" "}
+            {formatDuration(chart.end - chart.start)})
+          </>
+        ) : (
+          <>{formatDuration(chart.end - chart.start)} from the first to the last</>
+        )}{" "}
+        <span className="gantt-key gantt-key-queue" /> queued
       </div>
       <div className="gantt-row gantt-axis" aria-hidden="true">
         <span className="gantt-label" />
@@ -32,6 +41,7 @@ export function GanttChart(props: {
       </div>
       {chart.bars.map((bar) => {
         const id = bar.node.task_id;
+        const geometry = barGeometry(bar, chart);
         const title = `${bar.node.name ?? id}: ${formatTimestamp(new Date(bar.start).toISOString())} → ${formatDuration(bar.end - bar.start)}`;
         return (
           <button
@@ -46,11 +56,8 @@ export function GanttChart(props: {
           >
             <span className="gantt-label">{bar.node.name ?? id}</span>
             <span className="gantt-track">
-              <span
-                className={`gantt-bar ${stateClass(bar.node.state)}`}
-                style={{ left: pct(bar.start - chart.start), width: pct(Math.max(bar.end - bar.start, total / 500)) }}
-              >
-                <span className="gantt-queue" style={{ width: `${(bar.queueMs / Math.max(bar.end - bar.start, 1)) * 100}%` }} />
+              <span className={`gantt-bar ${stateClass(bar.node.state)}`} style={{ left: `${geometry.left}%`, width: `${geometry.width}%` }}>
+                <span className="gantt-queue" style={{ width: `${geometry.queue}%` }} />
               </span>
               <span className="gantt-duration" style={{ left: pct(bar.end - chart.start) }}>
                 {formatDuration(bar.end - bar.start)}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphNode } from "../api/types";
-import { criticalPath, gantt, predecessors, span, ticks } from "./gantt";
+import { barGeometry, criticalPath, gantt, predecessors, span, ticks } from "./gantt";
 
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -95,5 +95,27 @@ describe("ticks", () => {
     expect(ticks(1000)).toEqual([0, 200, 400, 600, 800, 1000]);
     expect(ticks(95)).toEqual([0, 20, 40, 60, 80]);
     expect(ticks(0)).toEqual([0]);
+  });
+});
+
+describe("barGeometry", () => {
+  it("places a bar on the axis in percent, its queue wait as a share of the bar", () => {
+    const chart = gantt(byId(task("a", 0, 1000, { queue_wait_ms: 250 }), task("b", 500, 2000)), T0 + 5000, false);
+    const [a, b] = chart.bars;
+    expect(barGeometry(a!, chart)).toEqual({ left: 0, width: 50, queue: 25 });
+    expect(barGeometry(b!, chart)).toEqual({ left: 25, width: 75, queue: 0 });
+  });
+
+  it("gives an instant task a visible width, and a one-task chart the whole axis", () => {
+    const chart = gantt(byId(task("a", 0, 10_000), task("b", 4000, 4000)), T0, false);
+    expect(barGeometry(chart.bars.find((bar) => bar.node.task_id === "b")!, chart)).toEqual({ left: 40, width: 0.2, queue: 0 });
+    const single = gantt(byId(task("a", 0, 0)), T0, false);
+    expect(barGeometry(single.bars[0]!, single).left).toBe(0);
+  });
+
+  it("leaves out the critical path for tasks that are not one flow", () => {
+    const chart = gantt(byId(task("a", 0, 1000), task("b", 500, 2000, { parent_id: "a" })), T0, false);
+    expect(chart.critical).toEqual([]);
+    expect(chart.bars.some((bar) => bar.critical)).toBe(false);
   });
 });

@@ -76,8 +76,9 @@ export function criticalPath(nodes: Record<string, GraphNode>, now: number = Dat
   return path.reverse();
 }
 
-export function gantt(nodes: Record<string, GraphNode>, now: number = Date.now()): Gantt {
-  const critical = criticalPath(nodes, now);
+/** `withCriticalPath` false for tasks that are not one flow (the task list's timeline). */
+export function gantt(nodes: Record<string, GraphNode>, now: number = Date.now(), withCriticalPath = true): Gantt {
+  const critical = withCriticalPath ? criticalPath(nodes, now) : [];
   const onPath = new Set(critical);
   const bars: GanttBar[] = [];
   for (const node of Object.values(nodes)) {
@@ -90,6 +91,25 @@ export function gantt(nodes: Record<string, GraphNode>, now: number = Date.now()
   const start = bars.length ? Math.min(...bars.map((b) => b.start)) : now;
   const end = bars.length ? Math.max(...bars.map((b) => b.end)) : now;
   return { bars, start, end, critical };
+}
+
+export interface BarGeometry {
+  /** Percentages of the axis: where the bar starts and how wide it is. */
+  left: number;
+  width: number;
+  /** Percentage of the bar that is queue wait. */
+  queue: number;
+}
+
+/** Where a bar sits on the chart's axis; a bar is at least 1/500 of the axis wide so an instant task shows. */
+export function barGeometry(bar: GanttBar, chart: Pick<Gantt, "start" | "end">): BarGeometry {
+  const axis = Math.max(chart.end - chart.start, 1);
+  const length = bar.end - bar.start;
+  return {
+    left: ((bar.start - chart.start) / axis) * 100,
+    width: (Math.max(length, axis / 500) / axis) * 100,
+    queue: (bar.queueMs / Math.max(length, 1)) * 100,
+  };
 }
 
 /** About `count` evenly spaced offsets (ms from the start) at round steps: 1, 2 or 5 × 10^k ms. */

@@ -1,7 +1,5 @@
-import { TASK_STATES } from "../api/types";
 import { DebouncedInput } from "../components/DebouncedInput";
-import { stateClass } from "../components/StateBadge";
-import { WINDOWS } from "../overview/stats";
+import { StateChips, WindowPresets } from "../components/FilterControls";
 import { emptyFilters, hasFilters, type TaskFilters, type TextFilter } from "../tasks/filters";
 
 const TEXT_FIELDS: { key: TextFilter; label: string; placeholder: string }[] = [
@@ -14,43 +12,13 @@ const TEXT_FIELDS: { key: TextFilter; label: string; placeholder: string }[] = [
   { key: "trace_id", label: "Trace id", placeholder: "Trace id" },
 ];
 
-/** `onChange` gets only the changed filters (applied to the newest URL by the page); each change resets paging. */
+/** `onChange` gets only the changed filters (applied to the newest URL by the page); the list scrolls back to the top. */
 export function TaskFiltersBar(props: { filters: TaskFilters; onChange: (patch: Partial<TaskFilters>) => void }) {
   const { filters, onChange } = props;
-  const toggleState = (state: (typeof TASK_STATES)[number]) => {
-    const states = filters.states.includes(state) ? filters.states.filter((s) => s !== state) : [...filters.states, state];
-    onChange({ states, offset: 0 });
-  };
   return (
     <section className="filters" aria-label="Filters" data-testid="task-filters">
-      <div className="filter-states" role="group" aria-label="State">
-        {TASK_STATES.map((state) => (
-          <button
-            key={state}
-            type="button"
-            className={`chip ${stateClass(state)}`}
-            aria-pressed={filters.states.includes(state)}
-            data-testid="state-filter"
-            data-state={state}
-            onClick={() => toggleState(state)}
-          >
-            {state}
-          </button>
-        ))}
-      </div>
-      <div className="view-toggle" role="group" aria-label="Updated within" data-testid="task-window">
-        {(["", ...WINDOWS] as const).map((within) => (
-          <button
-            key={within}
-            type="button"
-            aria-pressed={filters.within === within}
-            data-within={within || "any"}
-            onClick={() => onChange({ within, offset: 0 })}
-          >
-            {within ? `Last ${within}` : "Any time"}
-          </button>
-        ))}
-      </div>
+      <StateChips states={filters.states} onChange={(states) => onChange({ states })} />
+      <WindowPresets within={filters.within} label="Updated within" testId="task-window" onChange={(within) => onChange({ within })} />
       <div className="filter-fields">
         {TEXT_FIELDS.map(({ key, label, placeholder }) => (
           <label key={key} className="field">
@@ -61,7 +29,7 @@ export function TaskFiltersBar(props: { filters: TaskFilters; onChange: (patch: 
               data-testid={`filter-${key}`}
               placeholder={placeholder}
               value={filters[key]}
-              onCommit={(value) => onChange({ [key]: value, offset: 0 })}
+              onCommit={(value) => onChange({ [key]: value })}
             />
           </label>
         ))}

@@ -11,7 +11,6 @@ const full: TaskFilters = {
   trace_id: "t-1",
   search: 'order "42" & more',
   within: "6h",
-  offset: 100,
 };
 
 describe("task filters in the URL", () => {
@@ -43,24 +42,20 @@ describe("task filters in the URL", () => {
     expect(filtersToApiParams(filters).within).toBe("15m");
   });
 
-  it("ignores a bad offset and trims text", () => {
-    const filters = filtersFromQuery(new URLSearchParams("offset=-3&name=%20add%20"));
-    expect(filters.offset).toBe(0);
-    expect(filters.name).toBe("add");
-    expect(filtersFromQuery(new URLSearchParams("offset=abc")).offset).toBe(0);
+  it("trims text", () => {
+    expect(filtersFromQuery(new URLSearchParams("name=%20add%20")).name).toBe("add");
   });
 
   it("parses a shared URL query", () => {
+    // an offset from a link of the old paged list is ignored: the list scrolls
     const filters = filtersFromQuery(new URLSearchParams("state=STARTED&queue=q1&offset=50"));
-    expect(filters).toEqual({ ...emptyFilters, states: ["STARTED"], queue: "q1", offset: 50 });
+    expect(filters).toEqual({ ...emptyFilters, states: ["STARTED"], queue: "q1" });
   });
 });
 
 describe("filtersToApiParams", () => {
   it("maps filters onto the API parameters", () => {
-    expect(filtersToApiParams(full, 25)).toEqual({
-      limit: 25,
-      offset: 100,
+    expect(filtersToApiParams(full)).toEqual({
       compact: 1,
       state: "RETRY,FAILURE",
       name: "tasks.add",
@@ -74,14 +69,14 @@ describe("filtersToApiParams", () => {
     });
   });
 
-  it("sends only paging for no filters", () => {
-    expect(filtersToApiParams(emptyFilters)).toEqual({ limit: 50, offset: 0, compact: 1 });
+  it("sends only compact for no filters", () => {
+    expect(filtersToApiParams(emptyFilters)).toEqual({ compact: 1 });
   });
 });
 
 describe("hasFilters", () => {
-  it("ignores paging", () => {
-    expect(hasFilters({ ...emptyFilters, offset: 50 })).toBe(false);
+  it("is true for any filter", () => {
+    expect(hasFilters(emptyFilters)).toBe(false);
     expect(hasFilters({ ...emptyFilters, queue: "q" })).toBe(true);
     expect(hasFilters({ ...emptyFilters, states: ["SUCCESS"] })).toBe(true);
   });

@@ -10,10 +10,7 @@ export interface TaskFilters extends Record<TextFilter, string> {
   states: TaskState[];
   /** Only tasks last updated within this window; "" for any time. */
   within: WindowChoice | "";
-  offset: number;
 }
-
-export const PAGE_SIZE = 50;
 
 export const emptyFilters: TaskFilters = {
   states: [],
@@ -25,25 +22,28 @@ export const emptyFilters: TaskFilters = {
   trace_id: "",
   search: "",
   within: "",
-  offset: 0,
 };
 
 const isState = (value: string): value is TaskState => (TASK_STATES as readonly string[]).includes(value);
 
-export function filtersFromQuery(query: URLSearchParams): TaskFilters {
+/** The `state` parameter (any case, comma-separated) in canonical order without duplicates or unknown states. */
+export function statesFromQuery(query: URLSearchParams): TaskState[] {
   const states = (query.get("state") ?? "")
     .split(",")
     .map((s) => s.trim().toUpperCase())
     .filter(isState);
-  const offset = Number.parseInt(query.get("offset") ?? "", 10);
+  // canonical order and no duplicates, so equal filters give equal URLs
+  return TASK_STATES.filter((s) => states.includes(s));
+}
+
+/** The `within` parameter if it is one of the presets, else "" (any time). */
+export function withinFromQuery(query: URLSearchParams): WindowChoice | "" {
   const within = query.get("within") ?? "";
-  const filters: TaskFilters = {
-    ...emptyFilters,
-    // canonical order and no duplicates, so equal filters give equal URLs
-    states: TASK_STATES.filter((s) => states.includes(s)),
-    within: (WINDOWS as readonly string[]).includes(within) ? (within as WindowChoice) : "",
-    offset: Number.isFinite(offset) && offset > 0 ? offset : 0,
-  };
+  return (WINDOWS as readonly string[]).includes(within) ? (within as WindowChoice) : "";
+}
+
+export function filtersFromQuery(query: URLSearchParams): TaskFilters {
+  const filters: TaskFilters = { ...emptyFilters, states: statesFromQuery(query), within: withinFromQuery(query) };
   for (const key of TEXT_FILTERS) filters[key] = query.get(key)?.trim() ?? "";
   return filters;
 }
@@ -56,14 +56,13 @@ export function filtersToQuery(filters: TaskFilters): URLSearchParams {
     if (value) query.set(key, value);
   }
   if (filters.within) query.set("within", filters.within);
-  if (filters.offset > 0) query.set("offset", String(filters.offset));
   return query;
 }
 
-/** Parameters for GET api/tasks (compact: the list needs no events). */
-export function filtersToApiParams(filters: TaskFilters, limit: number = PAGE_SIZE): Record<string, QueryValue> {
-  const params: Record<string, QueryValue> = { limit, offset: filters.offset, compact: 1 };
-  for (const [key, value] of filtersToQuery({ ...filters, offset: 0 })) params[key] = value;
+/** Filter parameters for GET api/tasks (compact: lists need no events); the caller adds limit and offset. */
+export function filtersToApiParams(filters: TaskFilters): Record<string, QueryValue> {
+  const params: Record<string, QueryValue> = { compact: 1 };
+  for (const [key, value] of filtersToQuery(filters)) params[key] = value;
   return params;
 }
 

@@ -20,7 +20,7 @@ from stemtrace.engine import create_engine
 from stemtrace.errors import ConfigurationError
 from stemtrace.server.routes import build_api_router
 from stemtrace.server.shared import RemoteEngine
-from stemtrace.server.static import add_ui_routes
+from stemtrace.server.static import DEFAULT_FRAME_ANCESTORS, add_ui_routes
 from stemtrace.server.ws import Connections, add_websocket_route
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
@@ -38,7 +38,8 @@ class StemtraceExtension:
     or ``memory://`` for events published in this process. ``prefix`` is the event prefix, independent of
     the mount path. With ``embedded_consumer=False`` this process only serves what the engine holds.
     With ``shared_consumer=True`` it holds nothing and asks a ``stemtrace consume`` process following the
-    same Redis and prefix (high-scale mode, ``stemtrace/server/shared.py``).
+    same Redis and prefix (high-scale mode, ``stemtrace/server/shared.py``). ``frame_ancestors`` is who
+    may show the UI in a frame (CSP source list; default the same origin; None leaves it to your app).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class StemtraceExtension:
         embedded_consumer: bool = True,
         shared_consumer: bool = False,
         serve_ui: bool = True,
+        frame_ancestors: str | None = DEFAULT_FRAME_ANCESTORS,
         auth_dependency: Any = None,
     ) -> None:
         self.transport_url = (
@@ -73,6 +75,7 @@ class StemtraceExtension:
         self._new_engine()
         if shared_consumer and not self.transport_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigurationError("shared_consumer needs a Redis transport_url: consumers answer through Redis")
+        self.frame_ancestors = frame_ancestors
         self.router = self._build_router(serve_ui, auth_dependency)
 
     def _build_router(self, serve_ui: bool, auth_dependency: Any) -> APIRouter:
@@ -89,7 +92,7 @@ class StemtraceExtension:
         router.include_router(api, prefix="/api", dependencies=guard, tags=["stemtrace"])
         add_websocket_route(router, lambda: self.engine, guard, self.connections)
         if serve_ui:
-            add_ui_routes(router, guard)
+            add_ui_routes(router, guard, frame_ancestors=self.frame_ancestors)
         return router
 
     def _health_extra(self) -> dict[str, Any]:

@@ -90,6 +90,8 @@ def ui_page(browser: Any) -> Iterator[Any]:
     page.errors = []  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
     page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+    # The UI is served with a strict Content-Security-Policy: anything it blocks is a failure too.
+    page.on("console", lambda m: page.errors.append(m.text) if "Content Security Policy" in m.text else None)  # type: ignore[attr-defined]
     yield page
     context.close()
 

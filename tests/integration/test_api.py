@@ -180,6 +180,21 @@ async def test_ui_is_served_safely(serve: Client) -> None:
     assert cached.status_code == 200 and "immutable" in cached.headers["cache-control"]
     for probe in ["..%2f..%2fpyproject.toml", "assets/..%2f..%2fextension.py", "%2e%2e/routes.py", "a\\..\\b"]:
         assert (await client.get(f"/st/{probe}")).status_code == 404, probe
+    for page in (index, cached):
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy and "frame-ancestors 'self'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+async def test_embedding_app_decides_who_frames_the_ui(serve: Client) -> None:
+    client = await serve(frame_ancestors="'self' https://admin.example.com")
+    index = await client.get("/st/")
+    assert "frame-ancestors 'self' https://admin.example.com" in index.headers["content-security-policy"]
+    assert "x-frame-options" not in index.headers, "X-Frame-Options cannot name another origin"
+    client = await serve(frame_ancestors=None)
+    index = await client.get("/st/")
+    assert "frame-ancestors" not in index.headers["content-security-policy"] and "x-frame-options" not in index.headers
 
 
 def recent_event(task_id: str, state: str, seconds_ago: float, **fields: Any) -> bytes:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from stemtrace.celery.context import HEADER, PARENT_HEADER
-from stemtrace.celery.scrub import FILTERED, Scrubber
+from stemtrace.celery.scrub import FILTERED, Scrubber, mask
 from stemtrace.celery.serialize import capped, to_jsonable
 from stemtrace.config import StemtraceConfig
 
@@ -94,6 +94,17 @@ class Payloads:
     def result(self, result: Any) -> Any:
         return self._value(result) if self.config.capture_result else None
 
+    def secrets(self, args: Any, kwargs: Any, task: Any = None) -> set[str]:
+        """The secret values among a call's arguments, to mask in its exception text and traceback."""
+        if not self.scrubber.enabled:
+            return set()
+        found = self.scrubber.secret_values(kwargs) if isinstance(kwargs, Mapping) else set()
+        values = list(args) if isinstance(args, (list, tuple)) else []
+        names = parameter_names(task) if task is not None else []
+        for i, value in enumerate(values):
+            found |= self.scrubber.secret_values(value, i < len(names) and self.scrubber.is_sensitive(names[i]))
+        return found
+
     def text(self, text: Any, *, keep_tail: bool = False) -> str | None:
         """Free text (traceback, output), cut to ``max_data_size`` characters; tracebacks keep their end."""
         if text is None:
@@ -109,10 +120,13 @@ class Payloads:
         return f"{text[: self.max]}… [truncated {cut} chars]"
 
 
-def exception_fields(exc: Any, payloads: Payloads, traceback: Any = None) -> dict[str, Any]:
-    """``exception`` ("Type: message"), ``exception_type`` and ``traceback`` of an exception or a reason."""
+def exception_fields(
+    exc: Any, payloads: Payloads, traceback: Any = None, secrets: Collection[str] = ()
+) -> dict[str, Any]:
+    """``exception`` ("Type: message"), ``exception_type`` and ``traceback`` of an exception or a reason,
+    with ``secrets`` (the call's sensitive argument values) masked in the text."""
     if exc is None:
-        return {"traceback": payloads.text(traceback, keep_tail=True)} if traceback else {}
+        return {"traceback": payloads.text(mask(str(traceback), secrets), keep_tail=True)} if traceback else {}
     if isinstance(exc, BaseException):
         name = type(exc).__name__
         try:
@@ -122,9 +136,9 @@ def exception_fields(exc: Any, payloads: Payloads, traceback: Any = None) -> dic
         text = f"{name}: {message}" if message else name
     else:  # a retry reason given as text
         name, text = None, str(exc)
-    out: dict[str, Any] = {"exception": payloads.text(text), "exception_type": name}
+    out: dict[str, Any] = {"exception": payloads.text(mask(text, secrets)), "exception_type": name}
     if traceback:
-        out["traceback"] = payloads.text(traceback, keep_tail=True)
+        out["traceback"] = payloads.text(mask(str(traceback), secrets), keep_tail=True)
     return out
 
 

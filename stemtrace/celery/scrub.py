@@ -17,14 +17,20 @@ A key is split into lower-case words at ``_ - . space``, camelCase and letter/di
    normalised whole form matches, and win over everything else. Both are case-insensitive.
 
 Non-string keys: ``bytes`` are decoded, numbers and other objects are never sensitive.
+
+The values found under sensitive keys (and in positional parameters with sensitive names) are also
+masked wherever they reappear in free text: a task's exception message and traceback.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 FILTERED = "[Filtered]"
+# Secrets are looked for this deep in arguments: deeper ones are cut from the payload anyway.
+_MAX_SECRET_DEPTH = 32
 
 ANYWHERE_WORDS = frozenset(
     {
@@ -94,3 +100,31 @@ class Scrubber:
                 if joined in anywhere:
                     return True
         return False
+
+    def secret_values(self, value: Any, sensitive: bool = False, depth: int = 0) -> set[str]:
+        """The text of every value under a sensitive key in ``value`` (nested mappings and sequences),
+        so the same secrets can be masked where they leak into free text: exception messages and
+        tracebacks. Values under 4 characters are left out: masking them would mangle the text."""
+        found: set[str] = set()
+        if depth > _MAX_SECRET_DEPTH:
+            return found
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                found |= self.secret_values(v, sensitive or self.is_sensitive(k), depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for v in value:
+                found |= self.secret_values(v, sensitive, depth + 1)
+        elif sensitive and isinstance(value, (str, bytes, int)) and not isinstance(value, bool):
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            if len(text) >= 4:
+                found.add(text)
+        return found
+
+
+def mask(text: str | None, secrets: Collection[str]) -> str | None:
+    """``text`` with every secret replaced by ``[Filtered]``, longest first (one may contain another)."""
+    if not text or not secrets:
+        return text
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, FILTERED)
+    return text

@@ -194,10 +194,12 @@ def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
 
 
 @_guard
-def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, einfo: Any = None,
-               **_: Any) -> None:  # fmt: skip
+def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
+               kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
     fields = _task_fields(sender)
-    fields.update(exception_fields(exception, _payloads(), getattr(einfo, "traceback", None)))
+    payloads = _payloads()
+    secrets = payloads.secrets(args, kwargs, sender)
+    fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(task_id)
     runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
 
@@ -208,16 +210,20 @@ def on_retry(sender: Any = None, request: Any = None, reason: Any = None, einfo:
         return
     fields = _task_fields(sender, request)
     exc = getattr(reason, "exc", None) or reason
-    fields.update(exception_fields(exc, _payloads(), getattr(einfo, "traceback", None)))
+    payloads = _payloads()
+    secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), sender)
+    fields.update(exception_fields(exc, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(request.id)
     runtime.emit(task_event("RETRY", request.id, getattr(sender, "name", None), **fields))
 
 
 @_guard
-def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, einfo: Any = None,
-                      **_: Any) -> None:  # fmt: skip
+def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
+                      kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
     fields = _task_fields(sender)
-    fields.update(exception_fields(exception, _payloads(), getattr(einfo, "traceback", None)))
+    payloads = _payloads()
+    secrets = payloads.secrets(args, kwargs, sender)
+    fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
     runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
 
 
@@ -231,7 +237,9 @@ def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
             task = task or sender
             fields = _task_fields(task)
             if isinstance(retval, BaseException):
-                fields.update(exception_fields(retval, _payloads()))
+                payloads, request = _payloads(), getattr(task, "request", None)
+                secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
+                fields.update(exception_fields(retval, payloads, secrets=secrets))
             fields["output"] = output.stop(task_id)
             runtime.emit(task_event(state, task_id, task.name, **fields))
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stemtrace.celery.scrub import FILTERED, Scrubber, words
+from stemtrace.celery.scrub import FILTERED, Scrubber, mask, words
 from stemtrace.celery.serialize import to_jsonable
 
 SENSITIVE = [
@@ -72,3 +72,17 @@ def test_nested_values_are_filtered() -> None:
     assert out["items"] == [{"token": FILTERED, "count": 1}, [{"apiKey": FILTERED}]]
     assert out["config"] == {"db": {"PASSWORD": FILTERED, "host": "h"}}
     assert out["1"] == "one" and out["secret"] == FILTERED
+
+
+def test_secret_values_are_found_under_sensitive_keys_only() -> None:
+    scrubber = Scrubber()
+    kwargs = {"user": "ada", "password": "hunter22", "auth": {"api_key": "k-9876"}, "pins": [{"cvv": 1234}],
+              "session_count": 5555, "note": "no"}  # fmt: skip
+    assert scrubber.secret_values(kwargs) == {"hunter22", "k-9876", "1234"}
+    assert Scrubber(enabled=False).secret_values(kwargs) == set()
+
+
+def test_mask_replaces_every_secret_longest_first() -> None:
+    text = "login failed for ada with hunter22 (hunter2 was old)"
+    assert mask(text, {"hunter2", "hunter22"}) == "login failed for ada with [Filtered] ([Filtered] was old)"
+    assert mask(None, {"x"}) is None and mask("plain", set()) == "plain"

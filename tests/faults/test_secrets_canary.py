@@ -7,15 +7,13 @@ failure (a task that puts the password in its own error).
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import redis
 from celery import chord
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.faults.helpers import poll
@@ -34,15 +32,6 @@ def test_canary_password_is_scrubbed_everywhere(
     celery_worker_factory: Any,  # noqa: F811
 ) -> None:
     server = stemtrace_server(redis_url, stream_prefix)
-    frames: list[str] = []
-    socket = connect(server.base.replace("http://", "ws://") + "ws")  # legacy frames: every update
-
-    def read() -> None:
-        with contextlib.suppress(ConnectionClosed):
-            frames.extend(socket)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
 
     worker = celery_worker_factory(APP, pool="solo")
     flows = Flows(worker, redis_url, stream_prefix)  # the publishing side captures PENDING too
@@ -72,8 +61,11 @@ def test_canary_password_is_scrubbed_everywhere(
     assert any("ada was refused with [Filtered]" in m for m in messages), messages
     assert any("[Filtered]" in (e.get("traceback") or "") for e in retried["events"])
 
-    socket.close()
-    reader.join(5)
+    # Every update the server's feed holds, from the start: the subscription's first batch.
+    with connect(server.base.replace("http://", "ws://") + "ws", subprotocols=["stemtrace.v1"]) as socket:  # type: ignore[list-item]
+        socket.send('{"type": "subscribe", "topic": "tasks", "since": 0}')
+        frames = [str(socket.recv(timeout=10)) for _ in range(2)]  # "subscribed", then the batch
+    assert len(orjson.loads(frames[1])["changes"]) == 8, frames[1][:500]
     stream = [f[b"data"] for _, f in redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")]
     assert stream and not [e for e in stream if CANARY.encode() in e], "the stream holds the canary"
     assert CANARY not in everything.text, "the task list holds the canary"

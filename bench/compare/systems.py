@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,12 +68,13 @@ class Running:
     extra: dict = field(default_factory=dict)
 
 
-class System:
+class System(ABC):
     key = ""
     label = ""
 
+    @abstractmethod
     def command(self, cfg: Config, port: int) -> list[str]:
-        raise NotImplementedError
+        """The command line that starts this system's server on ``port``."""
 
     def start(self, cfg: Config) -> Running:
         port = free_port()
@@ -117,15 +119,17 @@ class System:
 
     live_path = "/stemtrace/api/health/live"
 
+    @abstractmethod
     def wait_ingested(self, run: Running, stream: Stream, timeout: float) -> float:
         """Seconds from start until every task of ``stream`` is visible in the API."""
-        raise NotImplementedError
 
+    @abstractmethod
     def count(self, run: Running) -> int:
-        raise NotImplementedError
+        """Tasks the system shows."""
 
+    @abstractmethod
     def probes(self, stream: Stream) -> dict[str, str | None]:
-        raise NotImplementedError
+        """The API paths timed for latency, by name (None: the system has no equivalent)."""
 
 
 class StemtraceAPI(System):

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
 
@@ -54,7 +55,7 @@ class _Worker:
         self.thread.start()
 
 
-class BufferedTransport:
+class BufferedTransport(ABC):
     """Base class: subclasses implement ``_write(batch)`` (raise on failure) and optionally ``_reset()``."""
 
     name = "buffered"
@@ -236,10 +237,11 @@ class BufferedTransport:
 
     # ----------------------------------------------------------------- for subclasses
 
+    @abstractmethod
     def _write(self, batch: list[bytes]) -> None:
-        raise NotImplementedError
+        """Send one batch; raise on failure (the batch is kept and retried), ``DropBatch`` to give it up."""
 
-    def _reset(self) -> None:
+    def _reset(self) -> None:  # noqa: B027 - an optional hook: a transport may hold nothing per process
         """Drop per-process resources (connections); called in a new process before the first write."""
 
 

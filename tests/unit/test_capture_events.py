@@ -23,8 +23,11 @@ class Capture(BufferedTransport):
         super().__init__()
         self.events: list[dict] = []
 
-    def send(self, event: dict) -> None:  # synchronous: what the handlers produced, unserialised
-        self.events.append(orjson.loads(orjson.dumps(event)))
+    def send_bytes(self, data: bytes) -> None:  # synchronous: each event as the wire would carry it
+        self._write([data])
+
+    def _write(self, batch: list[bytes]) -> None:
+        self.events.extend(orjson.loads(data) for data in batch)
 
 
 def payloads(**kw: object) -> Payloads:

@@ -176,18 +176,7 @@ class Ours(StemtraceAPI):
     label = "stemtrace (ours)"
 
     def command(self, cfg: Config, port: int) -> list[str]:
-        return [
-            str(OURS_BIN),
-            "server",
-            "--transport-url",
-            cfg.redis_url,
-            "--prefix",
-            cfg.prefix,
-            "--port",
-            str(port),
-            "--max-tasks",
-            str(cfg.max_tasks),
-        ]
+        return [str(OURS_BIN), "server", *stream_args(cfg, port), "--max-tasks", str(cfg.max_tasks)]
 
 
 class Peer045(StemtraceAPI):
@@ -195,18 +184,13 @@ class Peer045(StemtraceAPI):
     label = "stemtrace 0.4.5"
 
     def command(self, cfg: Config, port: int) -> list[str]:
-        return [
-            str(PEERS_PY),
-            str(HERE / "peer045_server.py"),
-            "--transport-url",
-            cfg.redis_url,
-            "--prefix",
-            cfg.prefix,
-            "--port",
-            str(port),
-            "--max-nodes",
-            str(cfg.max_tasks),
-        ]
+        launcher = [str(PEERS_PY), str(HERE / "peer045_server.py")]
+        return [*launcher, *stream_args(cfg, port), "--max-nodes", str(cfg.max_tasks)]
+
+
+def stream_args(cfg: Config, port: int) -> list[str]:
+    """The options both stemtrace servers share: the stream to follow and the port."""
+    return ["--transport-url", cfg.redis_url, "--prefix", cfg.prefix, "--port", str(port)]
 
 
 class Flower(System):

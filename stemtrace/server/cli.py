@@ -117,9 +117,10 @@ def _consume(args: argparse.Namespace) -> int:
     from stemtrace.engine import create_engine
     from stemtrace.server.extension import DEFAULT_BROKER_URL
     from stemtrace.server.shared import calls_key, serve_engine
+    from stemtrace.transport import is_redis_url
 
     url = _source(args) or DEFAULT_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if not is_redis_url(url):
         print("stemtrace consume: web servers reach the consumer through Redis; give a redis:// URL", file=sys.stderr)
         return 2
     engine = create_engine(url, args.prefix, args.max_tasks)

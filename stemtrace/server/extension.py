@@ -22,6 +22,7 @@ from stemtrace.server.routes import build_api_router
 from stemtrace.server.shared import RemoteEngine
 from stemtrace.server.static import DEFAULT_FRAME_ANCESTORS, add_ui_routes
 from stemtrace.server.ws import Connections, add_websocket_route
+from stemtrace.transport import is_redis_url
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 DEFAULT_MAX_TASKS = 1_000_000
@@ -73,7 +74,7 @@ class StemtraceExtension:
         # Built now so a bad URL fails at construction, not at the first request.
         self._new_engine = lambda: create_engine(self.transport_url, self.prefix, self.max_tasks, self.ttl)
         self._new_engine()
-        if shared_consumer and not self.transport_url.startswith(("redis://", "rediss://", "unix://")):
+        if shared_consumer and not is_redis_url(self.transport_url):
             raise ConfigurationError("shared_consumer needs a Redis transport_url: consumers answer through Redis")
         self.frame_ancestors = frame_ancestors
         self.router = self._build_router(serve_ui, auth_dependency)

@@ -12,7 +12,14 @@ from stemtrace.config import SUPPORTED_SCHEMES, normalize_transport_url, redact_
 from stemtrace.errors import ConfigurationError
 from stemtrace.transport.base import BufferedTransport
 
-__all__ = ["BufferedTransport", "transport_for_url"]
+__all__ = ["BufferedTransport", "is_redis_url", "transport_for_url"]
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def is_redis_url(url: str) -> bool:
+    return url.partition("://")[0].lower() in REDIS_SCHEMES
 
 
 def transport_for_url(
@@ -32,7 +39,7 @@ def transport_for_url(
         from stemtrace.transport.memory import MemoryTransport
 
         return MemoryTransport(url, buffer_size=buffer_size, **kwargs)
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in REDIS_SCHEMES:
         from stemtrace.transport.redis import RedisTransport
 
         return RedisTransport(

@@ -1,4 +1,5 @@
-"""A Celery app (for ``celery -A tests.faults.hostile_app worker``) whose tasks take and return hostile values."""
+"""A Celery app (for ``celery -A tests.faults.hostile_app worker``) whose tasks take and return hostile values,
+and take passwords in every way (one even puts its password in its own error)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,21 @@ def produce(kind: str) -> Any:
 def consume(*args: Any, **kwargs: Any) -> int:
     """Take hostile arguments (sent by the test through the broker)."""
     return len(args) + len(kwargs)
+
+
+@app.task
+def keep(*args: Any, **kwargs: Any) -> str:
+    return "kept"
+
+
+@app.task
+def collect(results: list[str], password: str | None = None) -> int:
+    return len(results)
+
+
+@app.task(bind=True, max_retries=1, default_retry_delay=0)
+def sign_in(self: Any, username: str, password: str) -> str:
+    """Careless on purpose: its first failure names the password, in the message and the traceback."""
+    if self.request.retries == 0:
+        raise self.retry(exc=PermissionError(f"{username} was refused with {password}"), countdown=0)
+    raise PermissionError(f"{username} was refused again with {password}")

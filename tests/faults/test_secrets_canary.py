@@ -21,7 +21,7 @@ from tests.support.flows import Flows
 from tests.support.worker import celery_worker_factory  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.redis
-APP = "tests.faults.canary_app"
+APP = "tests.faults.hostile_app"
 CANARY = "canary-Pa55w0rd-7f3a"
 
 

@@ -93,6 +93,9 @@ class PrivateRabbit:
                 self.stop()
                 pytest.fail(f"started RabbitMQ node {self.node} but it never answered:\n{self.log()[-3000:]}")
             time.sleep(0.2)
+        # AMQP answers before the node has finished booting (feature flags, the stream coordinator).
+        subprocess.run([_CTL or "rabbitmqctl", "-n", self.node, "await_startup"], env=self._env(),
+                       capture_output=True, timeout=timeout, check=False)  # fmt: skip
 
     def stop(self) -> None:
         if self.proc is None:

@@ -188,7 +188,7 @@ async fn declare_queue(conn: &Connection, channel: Channel, engine: &Engine) -> 
 }
 
 /// Passive declare, then a real one with `args` if the queue is missing; `None` when the broker
-/// refused it (a channel error). A connection error is returned as such.
+/// refused its queue type. Any other refusal or a connection error is returned as an error.
 async fn declare(
     conn: &Connection,
     channel: Channel,
@@ -211,11 +211,16 @@ async fn declare(
         durable: true,
         ..QueueDeclareOptions::default()
     };
-    Ok(channel
-        .queue_declare(queue.clone(), durable, args)
-        .await
-        .is_ok()
-        .then_some(channel))
+    match channel.queue_declare(queue.clone(), durable, args).await {
+        Ok(_) => Ok(Some(channel)),
+        // A broker without streams refuses the queue type, and only that makes the caller fall back:
+        // anything else (a node still starting, a permission) is retried, never a reason to split
+        // history into a classic queue.
+        Err(e) if matches!(e.kind(), lapin::ErrorKind::ProtocolError(p) if p.to_string().contains("x-queue-type")) => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `x-stream-offset`: everything retained on first start, the message after the last one applied

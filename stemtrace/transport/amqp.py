@@ -65,8 +65,13 @@ def declare_topology(connection: Any, prefix: str, arguments: dict[str, Any]) ->
         channel = connection.channel()
         try:
             channel.queue_declare(queue, durable=True, auto_delete=False, arguments=arguments)
-        except amqp.ChannelError:  # no streams on this broker (or a racing declare with other arguments)
-            return connection.channel(), False
+        except amqp.ChannelError:
+            # A racing declarer may have just created it: use it. Otherwise this broker has no streams.
+            channel = connection.channel()
+            try:
+                channel.queue_declare(queue, passive=True)
+            except amqp.ChannelError:
+                return connection.channel(), False
     channel.queue_bind(queue, exchange, routing_key="")
     return channel, True
 

@@ -38,25 +38,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 BYTES_PER_TASK = {"ours": 5_000, "peer045": 20_000, "flower": 9_000}
 
 
-def memory_guard(systems: list, n_tasks: int, force: bool) -> list:
-    """Skip a system whose expected RSS would take over half of the shared machine's available memory."""
+def memory_guard(systems: list, n_tasks: int, force: bool) -> tuple[list, list[str]]:
+    """Skip a system whose expected RSS would take over half of the shared machine's available memory.
+
+    Returns the systems kept and, for the report, why each other one was left out.
+    """
     with open("/proc/meminfo") as f:
         avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    kept = []
+    kept, skipped = [], []
     for system in systems:
         need = BYTES_PER_TASK.get(system.key, 10_000) * n_tasks
         if need > avail / 2 and not force:
-            print(f"skipping {system.key}: ~{need >> 30} GiB expected, {avail >> 30} GiB available (--force to run)")
+            why = (
+                f"{system.label}: not run — it needs ~{need / 2**30:.0f} GiB resident for {n_tasks:,} tasks "
+                f"(~{BYTES_PER_TASK[system.key]:,} bytes per task measured at 100k), over half of the "
+                f"{avail / 2**30:.0f} GiB available (`--force` runs it anyway)"
+            )
+            print("skipping " + why)
+            skipped.append(why)
             continue
         kept.append(system)
-    return kept
+    return kept, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     n_tasks = 1_000_000 if args.million else args.tasks
     systems = [SYSTEMS[k.strip()] for k in args.systems.split(",") if k.strip()]
-    systems = memory_guard(systems, n_tasks, args.force)
+    systems, skipped = memory_guard(systems, n_tasks, args.force)
     workdir = Path(tempfile.mkdtemp(prefix="stemtrace-compare-"))
     tag = f"stbench-{os.getpid()}-{int(time.time())}"
     cfg = Config(args.redis, tag, max_tasks=max(2 * n_tasks, 20_000), workdir=workdir)
@@ -70,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": n_tasks,
         "load_start": loadavg(),
         "code": report.revision(),
+        "skipped": skipped,
     }
     try:
         t0 = time.perf_counter()

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import subprocess
 from pathlib import Path
 
 from bench.compare.generator import REPO
+from bench.compare.systems import FLOOR_PROBE
 
 RESULTS_MD = REPO / "bench/compare/RESULTS.md"
 PERF_MD = REPO / "docs/performance.md"
 CHART = REPO / "docs/performance-ingest-memory.png"
-PROBES = ("task list page", "filtered page (FAILURE)", "flow detail (100-task chord)", "task detail")
+PRODUCER_MD = REPO / "bench/producer/RESULTS.md"
+TARGET_PROBES = ("task list page", "filtered page (FAILURE)", "flow detail (100-task chord)", "task detail")
+PROBES = (*TARGET_PROBES, FLOOR_PROBE)
 TIMES, DASH = "\u00d7", "\u2013"  # multiplication sign, en dash
 LABELS = {"ours": "stemtrace (ours)", "peer045": "stemtrace 0.4.5", "flower": "Flower 2.2"}
 
@@ -128,7 +132,7 @@ def targets(systems: dict, n: int) -> list[dict]:
         r = _ratio(ours["rss_per_task"], flower["rss_per_task"])
         out.append(_target("memory per task ≤ 1/5 of Flower's (total RSS / tasks)", r, 0.2, higher=False))
     if peer:
-        for probe in PROBES:
+        for probe in TARGET_PROBES:
             for c in (1, 32):
                 a = ours["latency"].get(probe, {}).get(c, {}).get("p99")
                 b = peer["latency"].get(probe, {}).get(c, {}).get("p99")
@@ -254,6 +258,8 @@ def header(summary: dict) -> str:
     builds = summary["systems"].get("ours", {}).get("code") or []
     if len(builds) > 1:
         loads += "\n- WARNING: the engine was rebuilt between rounds: " + "; ".join(builds)
+    for why in meta.get("skipped", []):
+        loads += f"\n- {why}"
     return (
         f"- date: {meta['date']}\n- machine: {machine()}\n- code: {meta.get('code') or revision()}\n"
         f"- command: `{meta['command']}`\n"
@@ -299,26 +305,66 @@ def chart(summary: dict, path: Path = CHART) -> None:
 
 
 def write_all(summary: dict) -> None:
+    """Append the run to RESULTS.md; a run that compares ours with a peer also replaces its size's section
+    of docs/performance.md (the other sizes' sections and the producer's stay as they were)."""
     body = header(summary) + "\n" + tables(summary)
+    n = summary["meta"]["tasks"]
     with RESULTS_MD.open("a") as f:
         if RESULTS_MD.stat().st_size == 0:
             f.write("# bench/compare results (appended by `bench/compare/run`)\n")
-        f.write(f"\n## {summary['meta']['date']} — {summary['meta']['tasks']:,} tasks\n\n{body}")
+        f.write(f"\n## {summary['meta']['date']} — {n:,} tasks\n\n{body}")
     if "ours" in summary["systems"] and len(summary["systems"]) > 1:  # the docs page shows comparisons only
-        chart(summary)
-        PERF_MD.write_text(PERF_TEMPLATE.format(body=body, chart=CHART.name))
+        path = chart_path(n)
+        chart(summary, path)
+        text = f"## {n:,} retained tasks\n\n![ingest and memory at {n:,} tasks](./{path.name})\n\n{body}"
+        write_section(f"tasks-{n}", text)
+
+
+def chart_path(n: int) -> Path:
+    return CHART if n == 100_000 else CHART.with_name(f"{CHART.stem}-{n}.png")
+
+
+SECTION = re.compile(r"<!-- begin (\S+) -->\n(.*?)<!-- end \1 -->\n", re.DOTALL)
+
+
+def _section_order(name: str) -> tuple[int, int]:
+    kind, _, size = name.partition("-")
+    return (0, int(size)) if kind == "tasks" else (1, 0)
+
+
+def write_section(name: str, text: str) -> None:
+    """Replace (or add) one marked section of docs/performance.md and re-render the page around them."""
+    sections = dict(SECTION.findall(PERF_MD.read_text())) if PERF_MD.exists() else {}
+    sections[name] = text.rstrip("\n") + "\n"
+    body = "".join(
+        f"<!-- begin {key} -->\n{sections[key]}<!-- end {key} -->\n\n" for key in sorted(sections, key=_section_order)
+    )
+    PERF_MD.write_text(PERF_TEMPLATE.format(sections=body))
+
+
+def producer_section() -> str:
+    """The newest full table of bench/producer/RESULTS.md (the producer-overhead part of `run`)."""
+    entries = (PRODUCER_MD.read_text() if PRODUCER_MD.exists() else "").split("\n## ")[1:]
+    latest = next((e for e in reversed(entries) if "| worker | CPU per task" in e), None)
+    if latest is None:
+        return "## Producer overhead\n\nNo run recorded yet (`.venv/bin/python -m bench.producer.run`).\n"
+    title, _, rest = latest.partition("\n")
+    return (
+        "## Producer overhead (worker CPU per task, publishing CPU per event)\n\n"
+        f"Latest run of `bench/producer/run.py` ({title.strip()}; history in "
+        "[bench/producer/RESULTS.md](../bench/producer/RESULTS.md)):\n\n" + rest.strip() + "\n"
+    )
 
 
 PERF_TEMPLATE = """# Performance: stemtrace vs stemtrace 0.4.5 vs Flower
 
 Measured by `bench/compare/run` (see `bench/compare/README.md`) on one machine, in one run, systems
 interleaved; every figure comes with the ratio ours ÷ theirs, since the machine is shared and its absolute
-speed varies. This page is rewritten by each run; the history is in `bench/compare/RESULTS.md`.
+speed varies. Each stream size has its own section, replaced by the next comparison run of that size; the
+producer section is replaced by each producer run. The history is in `bench/compare/RESULTS.md` and
+`bench/producer/RESULTS.md`. Where a target is missed, [what bounds it](performance-bounds.md).
 
-![ingest and memory](./{chart})
-
-{body}
-## How it is measured
+{sections}## How it is measured
 
 - **Stream**: N tasks of real flows — each instance of a flow recorded from real Celery workers (ours:
   `tests/golden/*.jsonl`, 0.4.5's: `tests/fixtures/compat/stemtrace-0.4.5/*.jsonl`: chains, groups, chords,
@@ -338,4 +384,22 @@ speed varies. This page is rewritten by each run; the history is in `bench/compa
   (its newest-first list), with `state=FAILURE`, and `/api/task/info/<id>`; it has no flow view.
 - 0.4.5 is served as its `stemtrace server` builds it (FastAPI + uvicorn, embedded consumer), with the node
   cap raised from its 10,000 default so it keeps every task; Flower with `--max_tasks` raised likewise.
+- **The floor**: each server's cheapest route (ours `/api/health/live`, 0.4.5 `/api/health`, Flower
+  `/healthcheck`) timed like the others: what its HTTP stack costs per request before any data is read.
+- **Producer overhead**: `bench/producer/run.py`, 20,000 trivial tasks through a real prefork worker with one
+  child, rounds in rotating order; CPU of the worker process tree per task, and CPU per published task in
+  the publishing process.
 """
+
+
+def main() -> None:
+    """`python -m bench.compare.report --producer`: refresh the producer section after a producer run."""
+    import sys
+
+    if sys.argv[1:] != ["--producer"]:
+        raise SystemExit("usage: python -m bench.compare.report --producer")
+    write_section("producer", producer_section())
+
+
+if __name__ == "__main__":
+    main()

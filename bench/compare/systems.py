@@ -21,6 +21,9 @@ import httpx
 
 from bench.compare.generator import REPO, Stream
 
+# Each server's cheapest route: what its framework costs per request, the floor under every other probe.
+FLOOR_PROBE = "cheapest route (the server's floor)"
+
 OURS_BIN = Path(os.environ.get("STEMTRACE_BIN", REPO / ".venv/bin/stemtrace"))
 PEERS_PY = Path(os.environ.get("PEERS_VENV", "/work/peers-venv")) / "bin/python"
 COMPARE_PY = Path(os.environ.get("COMPARE_VENV", "/work/compare-venv")) / "bin/python"
@@ -135,6 +138,8 @@ class System(ABC):
 class StemtraceAPI(System):
     """Ours and 0.4.5 share the API shape: the last task turning SUCCESS means the stream was consumed."""
 
+    floor_route: str
+
     def wait_ingested(self, run: Running, stream: Stream, timeout: float) -> float:
         url = f"{run.base_url}/stemtrace/api/tasks/{stream.last_task_id}"
         progress: list[tuple[float, int]] = []  # (seconds since start, node_count) for the steady rate
@@ -168,12 +173,14 @@ class StemtraceAPI(System):
             "filtered page (FAILURE)": f"{api}/tasks?limit=100&state=FAILURE",
             "flow detail (100-task chord)": f"{api}/graphs/group:{stream.chord_group_id}",
             "task detail": f"{api}/tasks/{stream.detail_task_id}",
+            FLOOR_PROBE: f"{api}/{self.floor_route}",
         }
 
 
 class Ours(StemtraceAPI):
     key = "ours"
     label = "stemtrace (ours)"
+    floor_route = "health/live"  # constant answer, no engine call
 
     def command(self, cfg: Config, port: int) -> list[str]:
         return [str(OURS_BIN), "server", *stream_args(cfg, port), "--max-tasks", str(cfg.max_tasks)]
@@ -182,6 +189,7 @@ class Ours(StemtraceAPI):
 class Peer045(StemtraceAPI):
     key = "peer045"
     label = "stemtrace 0.4.5"
+    floor_route = "health"  # its cheapest route: a few counters
 
     def command(self, cfg: Config, port: int) -> list[str]:
         launcher = [str(PEERS_PY), str(HERE / "peer045_server.py")]
@@ -239,6 +247,7 @@ class Flower(System):
             "filtered page (FAILURE)": "/api/tasks?limit=100&state=FAILURE&sort_by=-received",
             "flow detail (100-task chord)": None,
             "task detail": f"/api/task/info/{stream.detail_task_id}",
+            FLOOR_PROBE: "/healthcheck",
         }
 
 

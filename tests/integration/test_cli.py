@@ -104,3 +104,13 @@ def test_server_only_reads_from_redis(servers: list[ServerProcess], tmp_path: Pa
     writes = {name: s["calls"] for name, s in stats.items() if name.split("_", 1)[1] in WRITE_COMMANDS}
     assert writes == {}
     assert sorted(client.keys("*")) == keys_before
+
+
+@pytest.mark.parametrize("flag", [[], ["--access-log"]])
+def test_access_log_only_when_asked(servers: list[ServerProcess], tmp_path: Path, flag: list[str]) -> None:
+    log = tmp_path / "server.log"
+    servers.append(start_server(["--transport-url", "redis://127.0.0.1:1/0", *flag], log))
+    assert httpx.get(servers[0].base + "api/health/live").json() == {"status": "ok"}
+    servers[0].stop()  # flushes the log
+    logged = '"GET /stemtrace/api/health/live HTTP/1.1" 200' in log.read_text()
+    assert logged is bool(flag)

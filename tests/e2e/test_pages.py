@@ -192,7 +192,6 @@ def test_flows_list_and_chain_drawing(ui_page: Any, module_server: str, ran: Ran
     nodes = page.locator('[data-testid="flow-node"]')
     nodes.nth(2).wait_for(timeout=WAIT)
     assert nodes.count() == 3
-    # Edges are drawn once the nodes are measured, a frame after the nodes appear.
     page.locator(".react-flow__edge").nth(1).wait_for(state="attached", timeout=WAIT)
     assert page.locator(".react-flow__edge").count() == 2
     screenshot(page, "flow-graph")

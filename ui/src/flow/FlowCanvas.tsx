@@ -1,11 +1,12 @@
 // The flow DAG on an xyflow canvas. Layout is recomputed only when the flow's shape changes; state and
 // timing updates just repaint. The viewport (zoom/pan) belongs to the canvas and survives refreshes.
-import { Background, Controls, getViewportForBounds, MiniMap, ReactFlow, type Edge, type Viewport } from "@xyflow/react";
+import { Background, Controls, MiniMap, ReactFlow, type Edge, type Viewport } from "@xyflow/react";
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { GraphNode } from "../api/types";
 import type { Theme } from "../theme/useTheme";
 import { nodeTypes, type ContainerFlowNode, type TaskFlowNode } from "./FlowNodes";
-import { layoutBounds, layoutFlow, structureKey } from "./layout";
+import { layoutFlow, structureKey } from "./layout";
+import { FIT, initialViewport, nodeHandles } from "./viewport";
 
 type FlowNode = TaskFlowNode | ContainerFlowNode;
 
@@ -22,19 +23,17 @@ function minimapColor(node: FlowNode): string {
   return node.type === "container" ? `color-mix(in srgb, ${color} 18%, transparent)` : color;
 }
 
-const FIT = { padding: 0.15, minZoom: 0.01, maxZoom: 1.2 };
-
 export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   const shape = structureKey(nodes);
   const layout = useMemo(() => layoutFlow(nodes), [shape]);
-  // The canvas opens already fitted to the layout (xyflow's `fitView` would first render every node at
-  // zoom 1, then measure them all, then render again), so a large flow is drawn once, at the zoom it
-  // is seen at. Later layout changes keep the user's viewport.
+  // The opening viewport is computed from the layout (xyflow's `fitView` would first render every node
+  // at zoom 1, then measure them all, then render again), so the flow is drawn once, at the zoom it is
+  // seen at. Later layout changes keep the user's viewport.
   const box = useRef<HTMLDivElement>(null);
   const [initial, setInitial] = useState<Viewport>();
   useLayoutEffect(() => {
     const { clientWidth, clientHeight } = box.current!;
-    setInitial(getViewportForBounds(layoutBounds(layout), clientWidth, clientHeight, FIT.minZoom, FIT.maxZoom, FIT.padding));
+    setInitial(initialViewport(layout, clientWidth, clientHeight));
   }, []);
 
   const flowNodes = useMemo(() => {
@@ -49,6 +48,10 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
         position: { x: placed.x, y: placed.y },
         width: placed.width,
         height: placed.height,
+        // Known sizes and handles: xyflow draws a node and its edges without measuring it first, skips
+        // the ones off screen, and fits the view to nodes it never rendered (it fits measured ones only).
+        measured: { width: placed.width, height: placed.height },
+        handles: nodeHandles(placed.width, placed.height),
         selected: placed.id === selectedId,
         ...(placed.parentId ? { parentId: placed.parentId } : {}),
       };

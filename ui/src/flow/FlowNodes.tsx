@@ -3,6 +3,7 @@ import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowSt
 import type { GraphNode } from "../api/types";
 import { stateClass } from "../components/StateBadge";
 import { formatDuration, formatTime } from "../format/time";
+import { TEXT_MIN_ZOOM } from "./viewport";
 
 export type TaskFlowNode = Node<{ node: GraphNode }, "task">;
 export type ContainerFlowNode = Node<{ node: GraphNode; members: number }, "container">;
@@ -22,8 +23,6 @@ function Handles() {
   );
 }
 
-/** Below this zoom a card's text is a few pixels high: cards are drawn as plain state-coloured boxes. */
-export const TEXT_MIN_ZOOM = 0.35;
 // Dropping the text of 2,000 cards at the zoom a large flow opens at halves its first paint (bench/ui).
 const showsText = (state: ReactFlowState) => state.transform[2] >= TEXT_MIN_ZOOM;
 

@@ -1,28 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { GraphNode } from "../api/types";
+import { benchFlow, chain, container, graph, task } from "../test/graphs";
 import { containerOf, findPacks, gridColumns, layoutFlow, structureKey, TASK_WIDTH, type FlowLayout, type PlacedNode } from "./layout";
-
-function task(id: string, children: string[] = [], extra: Partial<GraphNode> = {}): GraphNode {
-  return {
-    task_id: id,
-    name: `tasks.${id}`,
-    state: "SUCCESS",
-    node_type: "TASK",
-    group_id: null,
-    chord_id: null,
-    parent_id: null,
-    children,
-    first_seen: null,
-    last_updated: null,
-    duration_ms: null,
-    ...extra,
-  };
-}
-
-const container = (id: string, type: "GROUP" | "CHORD", members: string[], chordId: string | null = null) =>
-  task(id, members, { node_type: type, name: type.toLowerCase(), chord_id: chordId });
-
-const graph = (...nodes: GraphNode[]) => Object.fromEntries(nodes.map((n) => [n.task_id, n]));
 
 /** Absolute box of a placed node (its position is relative to its container). */
 function absolute(layout: FlowLayout, id: string): { x: number; y: number; width: number; height: number } {
@@ -203,9 +181,6 @@ describe("large containers", () => {
 });
 
 describe("large fan-outs and long chains", () => {
-  const chain = (prefix: string, length: number, extra: Partial<GraphNode> = {}) =>
-    Array.from({ length }, (_, i) => task(`${prefix}${i}`, i + 1 < length ? [`${prefix}${i + 1}`] : [], extra));
-
   it("packs a task's many leaf children into a grid beside it, with an edge to each", () => {
     const leaves = Array.from({ length: 30 }, (_, i) => `l${i}`);
     const layout = layoutFlow(graph(task("p", [...leaves, "q"]), ...leaves.map((id) => task(id)), task("q", ["r"]), task("r")));
@@ -236,18 +211,7 @@ describe("large fan-outs and long chains", () => {
   });
 
   it("lays out a 2,000-task flow (chord of 400, chain of 608, 33 × 29 fan-out) compactly and fast", () => {
-    const header = Array.from({ length: 400 }, (_, i) => `h${i}`);
-    const fans = Array.from({ length: 33 }, (_, i) => `f${i}`);
-    const steps = chain("c", 608);
-    const nodes = graph(
-      task("root", ["chord:x", ...fans]),
-      container("chord:x", "CHORD", header, "cb"),
-      ...header.map((id) => task(id)),
-      task("cb", ["c0"]),
-      ...steps,
-      ...fans.map((fan) => task(fan, Array.from({ length: 29 }, (_, j) => `${fan}-${j}`))),
-      ...fans.flatMap((fan) => Array.from({ length: 29 }, (_, j) => task(`${fan}-${j}`))),
-    );
+    const nodes = benchFlow();
     expect(Object.keys(nodes).length).toBe(2001); // 2,000 tasks and the chord box
     const started = performance.now();
     const layout = layoutFlow(nodes);

@@ -79,10 +79,14 @@ def test_two_shared_servers_show_one_consumers_data(
         assert health["shared_consumer"] is True and health["embedded_consumer"] is False
         assert health["status"] == "ok" and health["events_ingested"] > 0
 
-        # A restarted server has nothing to read again: its first answer is the whole history.
+        # History outlives the stream: trimmed to nothing, every task is still shown...
+        redis.Redis.from_url(redis_url).xtrim(f"{stream_prefix}:events", maxlen=0)
+        assert redis.Redis.from_url(redis_url).xlen(f"{stream_prefix}:events") == 0
+        # ...and a restarted server has nothing to read again: its first answer is the whole history.
         second.stop()
         second = start_server(args, tmp_path / "b2.log")
         assert get(second, "api/tasks?limit=500&compact=1").content == tasks
+        assert get(first, "api/tasks?limit=500&compact=1").content == tasks
 
         # The consumer gone: health says so, data routes answer 503 with the reason, nothing hangs.
         consumer.terminate()

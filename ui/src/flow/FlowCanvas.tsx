@@ -1,14 +1,13 @@
 // The flow DAG on an xyflow canvas. Layout is recomputed only when the flow's shape changes; state and
 // timing updates just repaint. The viewport (zoom/pan) belongs to the canvas and survives refreshes.
 import { Background, Controls, MiniMap, ReactFlow, type Edge, type Viewport } from "@xyflow/react";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { GraphNode } from "../api/types";
 import type { Theme } from "../theme/useTheme";
-import { nodeTypes, type ContainerFlowNode, type TaskFlowNode } from "./FlowNodes";
+import { flowElements, type FlowNode } from "./elements";
+import { nodeTypes } from "./FlowNodes";
 import { layoutFlow, structureKey } from "./layout";
-import { FIT, initialViewport, nodeHandles } from "./viewport";
-
-type FlowNode = TaskFlowNode | ContainerFlowNode;
+import { FIT, initialViewport } from "./viewport";
 
 interface Props {
   nodes: Record<string, GraphNode>;
@@ -36,51 +35,18 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
     setInitial(initialViewport(layout, clientWidth, clientHeight));
   }, []);
 
-  const flowNodes = useMemo(() => {
-    const members = new Map<string, number>();
-    for (const placed of layout.nodes) {
-      if (placed.parentId) members.set(placed.parentId, (members.get(placed.parentId) ?? 0) + 1);
-    }
-    return layout.nodes.map((placed): FlowNode => {
-      const node = nodes[placed.id] ?? placed.node;
-      const common = {
-        id: placed.id,
-        position: { x: placed.x, y: placed.y },
-        width: placed.width,
-        height: placed.height,
-        // Known sizes and handles: xyflow draws a node and its edges without measuring it first, skips
-        // the ones off screen, and fits the view to nodes it never rendered (it fits measured ones only).
-        measured: { width: placed.width, height: placed.height },
-        handles: nodeHandles(placed.width, placed.height),
-        selected: placed.id === selectedId,
-        ...(placed.parentId ? { parentId: placed.parentId } : {}),
-      };
-      return placed.kind === "container"
-        ? { ...common, type: "container", data: { node, members: members.get(placed.id) ?? 0 } }
-        : { ...common, type: "task", data: { node } };
-    });
-  }, [layout, nodes, selectedId]);
-
-  const flowEdges = useMemo(
-    () =>
-      layout.edges.map(
-        (edge): Edge => ({
-          id: edge.id,
-          source: edge.source,
-          target: edge.target,
-          animated: nodes[edge.target]?.state === "STARTED",
-          className: `flow-edge flow-edge-${edge.kind}`,
-        }),
-      ),
-    [layout, nodes],
-  );
+  const [build] = useState(flowElements);
+  const elements = useMemo(() => build(layout, nodes, selectedId), [layout, nodes, selectedId]);
+  // Stable handlers: xyflow hands them to every node, and a new one re-renders them all.
+  const onNodeClick = useCallback((_: unknown, node: FlowNode) => onSelect(node.id), [onSelect]);
+  const onPaneClick = useCallback(() => onSelect(undefined), [onSelect]);
 
   return (
     <div ref={box} className="flow-canvas-box">
       {initial && (
         <ReactFlow<FlowNode, Edge>
-          nodes={flowNodes}
-          edges={flowEdges}
+          nodes={elements.nodes}
+          edges={elements.edges}
           nodeTypes={nodeTypes}
           colorMode={theme}
           defaultViewport={initial}
@@ -90,8 +56,8 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
           nodesDraggable={false}
           nodesConnectable={false}
           onlyRenderVisibleElements={layout.nodes.length > 300}
-          onNodeClick={(_, node) => onSelect(node.id)}
-          onPaneClick={() => onSelect(undefined)}
+          onNodeClick={onNodeClick}
+          onPaneClick={onPaneClick}
         >
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />

@@ -61,7 +61,8 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
         >
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />
-          <MiniMap pannable zoomable nodeColor={minimapColor} />
+          {/* The view's outline stays visible in the minimap even when it is a few pixels of a huge flow. */}
+          <MiniMap pannable zoomable nodeColor={minimapColor} maskStrokeColor="var(--accent)" maskStrokeWidth={2} />
         </ReactFlow>
       )}
     </div>

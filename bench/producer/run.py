@@ -9,6 +9,9 @@ worker (one child) per mode, in a rotating order, publishes N trivial tasks plus
 and measures the worker's CPU time (main process and children, from /proc) and the wall
 time until the marker ran. It also measures the CPU the *publishing* process spends per task with
 stemtrace.init active. Results go to bench/producer/RESULTS.md (appended, with the command and date).
+``--modes plain,stemtrace`` runs a subset (quicker iterations; plain always runs: overheads are against it).
+``--baseline REV`` adds our library as of git revision REV (exported with ``git archive``, the checkout is
+not touched), so before/after figures come from one run under the same load.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
@@ -28,10 +32,11 @@ import redis
 
 REPO = Path(__file__).resolve().parents[2]
 PEERS_VENV = Path(os.environ.get("PEERS_VENV", "/work/peers-venv"))
-MODES = ("plain", "stemtrace", "peer045", "events")
+MODES = ("plain", "stemtrace", "baseline", "peer045", "events")  # "baseline" only with --baseline REV
 LABELS = {
     "plain": "plain Celery",
     "stemtrace": "with stemtrace.init (ours)",
+    "baseline": "with stemtrace.init (ours at {rev})",
     "peer045": "with stemtrace 0.4.5",
     "events": "plain Celery with -E (Flower)",
 }
@@ -55,9 +60,20 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def start_worker(mode: str, broker: str, queue: str, prefix: str) -> subprocess.Popen[bytes]:
+def export_revision(rev: str, into: Path) -> Path:
+    """Our library and bench as of git revision ``rev``, unpacked into ``into``; the checkout is not touched."""
+    archive = subprocess.run(["git", "archive", rev, "stemtrace", "bench"], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def start_worker(mode: str, broker: str, queue: str, prefix: str, baseline: Path | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, BENCH_MODE=mode, BENCH_BROKER_URL=broker, BENCH_QUEUE=queue, BENCH_PREFIX=prefix)
-    if mode == "peer045":
+    if mode == "baseline":  # our library from the exported older tree, in our virtualenv
+        assert baseline is not None
+        env["BENCH_MODE"], env["PYTHONPATH"] = "stemtrace", str(baseline)
+        celery, app_module, cwd = str(Path(sys.executable).with_name("celery")), "bench.producer.app", baseline
+    elif mode == "peer045":
         # Import app.py by itself, from its own folder: with the repo on the path, `import stemtrace`
         # would find ours instead of the peers' 0.4.5.
         celery, app_module, cwd = str(PEERS_VENV / "bin" / "celery"), "app", REPO / "bench" / "producer"
@@ -72,14 +88,14 @@ def start_worker(mode: str, broker: str, queue: str, prefix: str) -> subprocess.
     return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def one_run(mode: str, n: int, broker: str) -> tuple[float, float]:
+def one_run(mode: str, n: int, broker: str, baseline: Path | None) -> tuple[float, float]:
     """(worker CPU ms per task, tasks per second) for one fresh worker."""
     from bench.producer.app import app
 
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(broker)
-    worker = start_worker(mode, broker, queue, prefix)
+    worker = start_worker(mode, broker, queue, prefix, baseline)
     try:
         warm = f"warm-{uuid.uuid4().hex}"
         app.send_task("bench.done", (warm,), queue=queue)
@@ -104,27 +120,49 @@ def one_run(mode: str, n: int, broker: str) -> tuple[float, float]:
         client.delete(f"{prefix}:events")
 
 
-def publisher_cost(n: int, broker: str) -> float:
-    """CPU µs per task spent by a publishing process with stemtrace.init active, minus plain Celery's."""
-    code = f"""
-import os, resource, sys
-os.environ['BENCH_MODE'] = sys.argv[1]
+# Runs in a fresh process: blocks of publishes alternate between our handlers connected and disconnected,
+# so a change of machine load during the run weighs on both sides alike. An "on" block ends with a
+# flush, so the sender thread's CPU for its events is counted in that block.
+_PUBLISHER = """
+import sys, time
 from bench.producer.app import app
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
+from stemtrace.celery import runtime, signals
+n, block, queue = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+transport = runtime.current().transport
+cpu = {True: 0.0, False: 0.0}
 with app.producer_or_acquire() as p:
-    for i in range(200): app.send_task('bench.noop', (i,), queue='bench-pub-sink', producer=p)
-    c0 = cpu()
-    for i in range({n}): app.send_task('bench.noop', (i,), queue='bench-pub-sink', producer=p)
-    print((cpu() - c0) / {n} * 1e6)
+    def publish(k):
+        for i in range(k): app.send_task('bench.noop', (i,), queue=queue, producer=p)
+    publish(200)
+    transport.flush(5)
+    for b in range(2 * (n // block)):
+        on = b % 2 == 0
+        signals.connect() if on else signals.disconnect()
+        c0 = time.process_time()
+        publish(block)
+        if on: transport.flush(5)
+        cpu[on] += time.process_time() - c0
+print((cpu[True] - cpu[False]) / (n // block * block) * 1e6)
 """
-    env = dict(os.environ, BENCH_BROKER_URL=broker, PYTHONPATH=str(REPO))
-    costs = {}
-    for mode in ("plain", "stemtrace"):
-        out = subprocess.run([sys.executable, "-c", code, mode], env=env, cwd=REPO, capture_output=True, text=True)
-        costs[mode] = float(out.stdout.strip().splitlines()[-1])
-    redis.Redis.from_url(broker).delete("bench-pub-sink", "bench:events")
-    return costs["stemtrace"] - costs["plain"]
+
+
+def publisher_cost(n: int, broker: str, root: Path = REPO, block: int = 250) -> float:
+    """CPU µs per task a publishing process spends with stemtrace.init active (our library as found in
+    ``root``), beyond plain Celery's."""
+    queue, prefix = f"bench-pub-{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, BENCH_MODE="stemtrace", BENCH_BROKER_URL=broker, BENCH_PREFIX=prefix, PYTHONPATH=str(root))
+    cmd = [sys.executable, "-c", _PUBLISHER, str(n), str(block), queue]
+    out = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, check=True)
+    redis.Redis.from_url(broker).delete(queue, f"{prefix}:events")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    chosen = {m.strip() for m in text.split(",") if m.strip()} | {"plain"}
+    unknown = chosen - set(MODES) | (chosen & {"baseline"})
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown mode(s): {', '.join(sorted(unknown))}")
+    return tuple(m for m in MODES if m in chosen)
 
 
 def main() -> None:
@@ -132,22 +170,36 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--modes", type=_modes, default=None, help="comma-separated subset of plain,stemtrace,peer045,events "
+        "(plain always runs; default all)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also run our library as of git revision REV (before/after in one run)"
+    )
     args = parser.parse_args()
-    if not (PEERS_VENV / "bin" / "celery").exists():
+    modes: tuple[str, ...] = args.modes or tuple(m for m in MODES if m != "baseline")
+    if args.baseline:
+        modes = tuple(m for m in MODES if m in modes or m == "baseline")
+    if "peer045" in modes and not (PEERS_VENV / "bin" / "celery").exists():
         sys.exit(f"stemtrace 0.4.5 is not installed in {PEERS_VENV}: run `bash bench/peers/setup.sh` first")
-    results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
-    for r in range(args.rounds):
-        for mode in MODES[r % len(MODES) :] + MODES[: r % len(MODES)]:
-            results[mode].append(one_run(mode, args.tasks, args.broker))
-            print(f"round {r + 1} {mode}: {results[mode][-1][0]:.3f} ms CPU/task, {results[mode][-1][1]:.0f} tasks/s")
-    publish_us = publisher_cost(args.tasks, args.broker)
+    with tempfile.TemporaryDirectory(prefix="stemtrace-baseline-") as tmp:
+        baseline = export_revision(args.baseline, Path(tmp)) if args.baseline else None
+        results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+        for r in range(args.rounds):
+            for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:
+                results[mode].append(one_run(mode, args.tasks, args.broker, baseline))
+                cpu_ms, rate = results[mode][-1]
+                print(f"round {r + 1} {mode}: {cpu_ms:.3f} ms CPU/task, {rate:.0f} tasks/s")
+        publish_us = publisher_cost(args.tasks, args.broker)
+        publish_base_us = publisher_cost(args.tasks, args.broker, baseline) if baseline else None
 
     def summary(mode: str) -> tuple[float, float, float, float]:
         cpu = [c for c, _ in results[mode]]
         rate = [t for _, t in results[mode]]
         return statistics.median(cpu), max(cpu) - min(cpu), statistics.median(rate), max(rate) - min(rate)
 
-    stats = {mode: summary(mode) for mode in MODES}
+    stats = {mode: summary(mode) for mode in modes}
     plain = stats["plain"][0]
     rows = [
         f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
@@ -157,18 +209,21 @@ def main() -> None:
         "| worker | CPU per task (median, spread) | overhead vs plain | tasks/s (median, spread) |",
         "|---|---|---|---|",
     ]
-    for mode in MODES:
+    for mode in modes:
         cpu, cpu_spread, rate, rate_spread = stats[mode]
+        label = LABELS[mode].format(rev=args.baseline)
         rows.append(
-            f"| {LABELS[mode]} | {cpu:.3f} ms (±{cpu_spread / 2:.3f}) | {(cpu / plain - 1) * 100:+.1f} % "
+            f"| {label} | {cpu:.3f} ms (±{cpu_spread / 2:.3f}) | {(cpu / plain - 1) * 100:+.1f} % "
             f"| {rate:.0f} (±{rate_spread / 2:.0f}) |"
         )
-    ours, peer = stats["stemtrace"][0] - plain, stats["peer045"][0] - plain
-    ratio = f"{ours / peer:.2f}" if peer > 0 else "n/a (0.4.5 measured no overhead)"
+    if "stemtrace" in stats and "peer045" in stats:
+        ours, peer = stats["stemtrace"][0] - plain, stats["peer045"][0] - plain
+        ratio = f"{ours / peer:.2f}" if peer > 0 else "n/a (0.4.5 measured no overhead)"
+        rows.append(f"\nOur added worker CPU per task is **{ratio} times** stemtrace 0.4.5's.")
     rows.append(
-        f"\nOur added worker CPU per task is **{ratio} times** stemtrace 0.4.5's. "
-        f"Publishing process: **{publish_us:.1f} µs** more CPU per published task with our library "
-        "(one PENDING event each)."
+        f"\nPublishing process: **{publish_us:.1f} µs** more CPU per published task with our library "
+        "(one PENDING event each; blocks with and without it alternating in one process)"
+        + (f"; {publish_base_us:.1f} µs at {args.baseline}." if publish_base_us is not None else ".")
     )
     text = "\n".join(rows) + "\n"
     print(text)

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from stemtrace.celery.context import HEADER, PARENT_HEADER
 from stemtrace.celery.scrub import FILTERED, Scrubber, mask
-from stemtrace.celery.serialize import capped, to_jsonable
+from stemtrace.celery.serialize import field_value, to_jsonable
 from stemtrace.config import StemtraceConfig
 
-_ALWAYS = ("task_id", "name", "state", "timestamp", "retries", "trace_id", "parent_id", "root_id")
+_second: tuple[int, str] = (-1, "")  # (a Unix second, its text): one tuple, so threads never see a torn pair
 
 
 def now_iso() -> str:
-    """Current time as ISO-8601 UTC with microseconds and ``Z``: ``2025-01-31T12:00:00.123456Z``."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    """Current time as ISO-8601 UTC with microseconds and ``Z``: ``2025-01-31T12:00:00.123456Z``.
+
+    The text up to the second is formatted once per second: building and formatting a ``datetime`` per
+    event cost about as much as the rest of a publish event."""
+    global _second
+    sec, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _second
+    if cached[0] != sec:
+        cached = _second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+    return f"{cached[1]}.{micros:06d}Z"
 
 
 def iso(value: Any) -> str | None:
@@ -70,7 +79,7 @@ class Payloads:
         self.max = config.max_data_size
 
     def _value(self, value: Any) -> Any:
-        return capped(to_jsonable(value, scrubber=self.scrubber, max_string=self.max), self.max)
+        return field_value(value, self.scrubber, self.max)
 
     def args(self, args: Any, task: Any = None) -> list[Any] | None:
         """Positional arguments; those whose parameter name is sensitive (``task`` known) are filtered."""
@@ -190,21 +199,22 @@ def _is_mapping(t: type) -> bool:
     return hit
 
 
-def task_event(state: str, task_id: str, name: str | None, **fields: Any) -> dict[str, Any]:
-    """One task event: identity fields always present, the rest only when known."""
+def task_event(state: str, task_id: str, name: str | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One task event: the identity fields always present, the rest of ``fields`` only when known."""
     event: dict[str, Any] = {
         "task_id": task_id,
         "name": name,
         "state": state,
         "timestamp": now_iso(),
-        "retries": fields.pop("retries", None) or 0,
+        "retries": 0,
         "trace_id": None,
         "parent_id": None,
         "root_id": None,
     }
     for key, value in fields.items():
-        if value is not None or key in _ALWAYS:
+        if value is not None:
             event[key] = value
+    event["retries"] = event["retries"] or 0  # Celery may say None or ""
     if event["trace_id"] is None:
         event["trace_id"] = event["root_id"] or task_id
     return event
@@ -295,4 +305,4 @@ def publish_event(
     if chord:
         fields.update(chord_links(chord))
         fields["chord_id"] = headers.get("group")
-    return task_event("PENDING", task_id, headers.get("task"), **fields)
+    return task_event("PENDING", task_id, headers.get("task"), fields)

@@ -120,11 +120,8 @@ class _Walk:
         if len(s) > self.max_string:
             cut = len(s) - self.max_string
             s = f"{s[: self.max_string]}… [truncated {cut} chars]"
-        if not s.isascii():
-            try:
-                s.encode("utf-8")
-            except UnicodeEncodeError:
-                s = s.encode("utf-8", "backslashreplace").decode("utf-8")
+        if not _utf8(s):
+            s = s.encode("utf-8", "backslashreplace").decode("utf-8")
         return s
 
     def other(self, v: Any, depth: int) -> Any:
@@ -165,6 +162,56 @@ class _Walk:
         return self.text(r)
 
 
+def _utf8(s: str) -> bool:
+    """False for text with lone surrogates, which UTF-8 cannot encode."""
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kept(v: Any, max_string: int) -> bool:
+    """True when the walk would hand ``v`` back as it is: None, a bool, a 64-bit int, a finite float, or a
+    ``str`` of at most ``max_string`` characters that UTF-8 can encode."""
+    t = type(v)
+    if t is str:
+        return len(v) <= max_string and _utf8(v)
+    if t is int:
+        return -_INT_LIMIT < v < _INT_LIMIT
+    if t is float:
+        return math.isfinite(v)
+    return v is None or t is bool
+
+
+def _flat(value: Any, scrubber: Scrubber, max_string: int, max_items: int) -> list[Any] | dict[str, Any] | None:
+    """What the walk returns for a ``list``/``tuple``/``dict`` holding only values it keeps as they are
+    (most task arguments and results), built without the walk; None when ``value`` needs the walk.
+    The caller makes sure depth and node limits cannot cut such a value."""
+    t = type(value)
+    if (t is not list and t is not tuple and t is not dict) or len(value) > max_items:
+        return None
+    if t is dict:
+        key_max = min(MAX_REPR, max_string)
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if type(k) is not str or not _kept(k, key_max):
+                return None
+            if scrubber.is_sensitive(k):
+                out[k] = FILTERED
+            elif _kept(v, max_string):
+                out[k] = v
+            else:
+                return None
+        return out
+    for v in value:
+        if not _kept(v, max_string):
+            return None
+    return list(value)
+
+
 def _len(v: Any) -> Any:
     try:
         return len(v)
@@ -182,8 +229,16 @@ def to_jsonable(
     max_nodes: int = MAX_NODES,
 ) -> Any:
     """A JSON-safe copy of ``value`` (see the module docstring); never raises."""
+    scrubber = scrubber or _NO_SCRUB
     try:
-        return _Walk(scrubber or _NO_SCRUB, max_string, max_depth, max_items, max_nodes).value(value, 0)
+        # Fast paths, same result: most arguments and results are plain values or flat containers of them.
+        if _kept(value, max_string):
+            return value
+        if max_depth > 0 and max_nodes > max_items + 1:  # then neither limit can cut a flat container
+            flat = _flat(value, scrubber, max_string, max_items)
+            if flat is not None:
+                return flat
+        return _Walk(scrubber, max_string, max_depth, max_items, max_nodes).value(value, 0)
     except RecursionError:
         return f"<{type(value).__name__} too deep>"
     except Exception as exc:  # defensive: a hostile __eq__/__len__/__iter__ must not break a task

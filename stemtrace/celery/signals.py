@@ -29,7 +29,8 @@ log = logging.getLogger("stemtrace")
 _heartbeat: Heartbeat | None = None
 _process_heartbeat: Heartbeat | None = None
 _hostname: str | None = None  # the worker's nodename, known before the pool forks its children
-_tokens: dict[str, Any] = {}  # task id -> contextvar token of the running trace id (per process)
+# task id -> (contextvar token of its trace id, its fields at prerun), per process, until its postrun
+_started: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:
@@ -117,7 +118,7 @@ def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
         return
     fields = request_fields(request)
     fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
-    runtime.emit(task_event("RECEIVED", request.id, getattr(request, "name", None), **fields))
+    runtime.emit(task_event("RECEIVED", request.id, getattr(request, "name", None), fields))
 
 
 @_guard
@@ -130,7 +131,7 @@ def on_revoked(sender: Any = None, request: Any = None, terminated: Any = None, 
     fields.update(hostname=getattr(request, "hostname", None), exception=f"Revoked: {reason}",
                   exception_type="TaskRevokedError")  # fmt: skip
     name = getattr(request, "name", None) or getattr(sender, "name", None)
-    runtime.emit(task_event("REVOKED", request.id, name, **fields))
+    runtime.emit(task_event("REVOKED", request.id, name, fields))
 
 
 @_guard
@@ -146,7 +147,7 @@ def on_unknown(sender: Any = None, name: str | None = None, id: str | None = Non
         exception=f"NotRegistered: received unregistered task {name!r}",
         exception_type="NotRegistered",
     )
-    runtime.emit(task_event("REJECTED", task_id, name or headers.get("task"), **fields))
+    runtime.emit(task_event("REJECTED", task_id, name or headers.get("task"), fields))
 
 
 @_guard
@@ -157,74 +158,84 @@ def on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: A
         return
     fields = request_fields(headers)
     fields.update(exception_fields(exc, _payloads()))
-    runtime.emit(task_event("REJECTED", task_id, headers.get("task"), **fields))
+    runtime.emit(task_event("REJECTED", task_id, headers.get("task"), fields))
 
 
 # --------------------------------------------------------------------------- where the task runs
 
 
-def _task_fields(task: Any, request: Any = None) -> dict[str, Any]:
+def _request_fields(task: Any, request: Any = None) -> dict[str, Any]:
     request = request if request is not None else getattr(task, "request", None)
     fields = request_fields(request)
     fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
     return fields
 
 
+def _task_fields(task: Any, task_id: str | None, request: Any = None) -> dict[str, Any]:
+    """A running task's identity, links, hostname and pid (a fresh dict). Read from its request at prerun
+    and reused for its outcome, as the request does not change while the task runs; read now for a task
+    that did not start here (a worker's main process reporting a lost child)."""
+    started = _started.get(task_id) if task_id else None
+    return dict(started[1]) if started is not None else _request_fields(task, request)
+
+
 @_guard
 def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, args: Any = None,
               kwargs: Any = None, **_: Any) -> None:  # fmt: skip
     task = task or sender
-    fields = _task_fields(task)
+    fields = _request_fields(task)
     trace_id = fields.get("trace_id") or fields.get("root_id") or task_id
-    _tokens[task_id] = context.set_running(trace_id, task_id, fields.get("parent_id"))
+    token = context.set_running(trace_id, task_id, fields.get("parent_id"))
+    if task_id:
+        _started[task_id] = (token, fields)
     rt = runtime.current()
     if rt is not None and rt.config.capture_output:
         output.start(task_id, rt.config.max_data_size)
     payloads = _payloads()
-    fields.update(args=payloads.args(args, task), kwargs=payloads.kwargs(kwargs))
-    runtime.emit(task_event("STARTED", task_id, task.name, **fields))
+    started = dict(fields, args=payloads.args(args, task), kwargs=payloads.kwargs(kwargs))
+    runtime.emit(task_event("STARTED", task_id, task.name, started))
 
 
 @_guard
 def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
     request = sender.request
-    fields = _task_fields(sender, request)
+    fields = _task_fields(sender, request.id, request)
     fields.update(result=_payloads().result(result), output=output.stop(request.id))
-    runtime.emit(task_event("SUCCESS", request.id, sender.name, **fields))
+    runtime.emit(task_event("SUCCESS", request.id, sender.name, fields))
 
 
 @_guard
 def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
-    fields = _task_fields(sender)
+    fields = _task_fields(sender, task_id)
     payloads = _payloads()
     secrets = payloads.secrets(args, kwargs, sender)
     fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(task_id)
-    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
+    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), fields))
 
 
 @_guard
 def on_retry(sender: Any = None, request: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
     if request is None:
         return
-    fields = _task_fields(sender, request)
+    fields = _task_fields(sender, request.id, request)
     exc = getattr(reason, "exc", None) or reason
     payloads = _payloads()
     secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), sender)
     fields.update(exception_fields(exc, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(request.id)
-    runtime.emit(task_event("RETRY", request.id, getattr(sender, "name", None), **fields))
+    runtime.emit(task_event("RETRY", request.id, getattr(sender, "name", None), fields))
 
 
 @_guard
 def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                       kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
-    fields = _task_fields(sender)
+    fields = _task_fields(sender, task_id)
     payloads = _payloads()
     secrets = payloads.secrets(args, kwargs, sender)
     fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
-    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), **fields))
+    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), fields))
 
 
 @_guard
@@ -235,17 +246,18 @@ def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
             output.stop(task_id)  # task.replace(): the id lives on in the replacement, nothing ended here
         elif state in ("REJECTED", "IGNORED"):
             task = task or sender
-            fields = _task_fields(task)
+            fields = _task_fields(task, task_id)
             if isinstance(retval, BaseException):
                 payloads, request = _payloads(), getattr(task, "request", None)
                 secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
                 fields.update(exception_fields(retval, payloads, secrets=secrets))
             fields["output"] = output.stop(task_id)
-            runtime.emit(task_event(state, task_id, task.name, **fields))
+            runtime.emit(task_event(state, task_id, task.name, fields))
         else:
             output.stop(task_id)
     finally:
-        context.clear_running(_tokens.pop(task_id, None))
+        started = _started.pop(task_id, None)
+        context.clear_running(started[0] if started is not None else None)
 
 
 def _is_replace(retval: Any) -> bool:

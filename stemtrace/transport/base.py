@@ -105,8 +105,9 @@ class BufferedTransport(ABC):
             while len(w.buffer) > self.buffer_size or (w.bytes > self.buffer_bytes and len(w.buffer) > 1):
                 w.bytes -= len(w.buffer.popleft())
                 w.dropped += 1
-            w.idle.clear()
-        if len(w.buffer) >= self.batch_size and not w.failing:
+            if w.idle.is_set():  # Event.clear() takes a lock of its own: only when there is something to clear
+                w.idle.clear()
+        if len(w.buffer) >= self.batch_size and not w.failing and not w.wakeup.is_set():
             w.wakeup.set()
 
     def stats(self) -> dict[str, int]:

@@ -1,8 +1,10 @@
 """Redis Streams sender: each batch becomes ``XADD {prefix}:events MAXLEN ~ N * data <json>`` per event.
 
 The batch goes as one small Lua script call (``EVALSHA``) that runs the XADDs inside Redis: building
-and parsing one command per event in Python was most of the library's cost in a busy worker. Where
-scripting is refused (ACLs, managed services), it falls back to a pipeline of XADDs for good.
+and parsing one command per event in Python was most of the library's cost in a busy worker. The events
+travel end to end in one argument with their byte lengths beside them, so the client packs five
+arguments per batch instead of one per event. Where scripting is refused (ACLs, managed services), it
+falls back to a pipeline of XADDs for good.
 One XADD cannot carry both MAXLEN and MINID, so the length cap rides on every XADD and the age cap
 (``XTRIM MINID now-ttl``, exact: ``~`` would keep whole part-old nodes of ~100 entries) is applied at
 most once every ``trim_interval`` seconds.
@@ -18,15 +20,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stemtrace.transport.base import BufferedTransport, DropBatch
 
-# KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the MINID to trim to ("" for none), ARGV[3..] events.
+# KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the MINID to trim to ("" for none), ARGV[3] the events'
+# byte lengths, comma-separated, ARGV[4] the events end to end.
 _XADD_BATCH = """
-for i = 3, #ARGV do
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[i])
+local events, start, n = ARGV[4], 1, 0
+for size in string.gmatch(ARGV[3], '%d+') do
+    local stop = start + tonumber(size)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', string.sub(events, start, stop - 1))
+    start, n = stop, n + 1
 end
 if ARGV[2] ~= '' then
     redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
 end
-return #ARGV - 2
+return n
 """
 
 _CERT_REQS = {"CERT_NONE": "none", "CERT_OPTIONAL": "optional", "CERT_REQUIRED": "required"}
@@ -98,7 +104,8 @@ class RedisTransport(BufferedTransport):
         try:
             if self._scripting:
                 try:
-                    self._script(keys=[self.stream_key], args=[self.max_stream_length, min_id, *batch])
+                    sizes = ",".join([str(len(data)) for data in batch])
+                    self._script(keys=[self.stream_key], args=[self.max_stream_length, min_id, sizes, b"".join(batch)])
                 except redis.ResponseError as exc:
                     if not _scripting_refused(exc):
                         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import orjson
@@ -35,10 +36,22 @@ def payloads(**kw: object) -> Payloads:
 
 
 def test_task_event_shape() -> None:
-    e = task_event("STARTED", "t1", "tasks.add", root_id="r", hostname=None, retries=None)
+    e = task_event("STARTED", "t1", "tasks.add", {"root_id": "r", "hostname": None, "retries": None})
     assert ISO.match(e["timestamp"])
     assert e["trace_id"] == "r" and e["retries"] == 0 and "hostname" not in e
     assert {"task_id", "name", "state", "parent_id", "root_id", "trace_id"} <= set(e)
+
+
+def test_now_iso_is_the_current_utc_time_across_a_change_of_second() -> None:
+    # The text up to the second is cached: it must roll over with the clock.
+    first = last = events.now_iso()
+    while last[:19] == first[:19]:  # at most one second of calls
+        last = events.now_iso()
+    for stamp in (first, last):
+        assert ISO.match(stamp)
+        when = dt.datetime.fromisoformat(stamp[:-1]).replace(tzinfo=dt.timezone.utc)
+        assert abs(dt.datetime.now(dt.timezone.utc) - when) < dt.timedelta(seconds=5)
+    assert first < last
 
 
 def test_publish_event_from_protocol_2_message() -> None:

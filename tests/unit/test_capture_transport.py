@@ -138,6 +138,21 @@ def test_redis_xadd_one_data_field_and_trim_by_age(redis_url: str, stream_prefix
 
 
 @pytest.mark.redis
+def test_redis_batch_entries_are_the_exact_bytes_sent(redis_url: str, stream_prefix: str) -> None:
+    """A batch travels as one blob plus byte lengths: every entry must come out byte for byte, in order,
+    whatever the event holds (multi-byte text, commas, digits, newlines of pretty-printed JSON)."""
+    t = RedisTransport(redis_url, prefix=stream_prefix, batch_size=300)
+    sent = [b'{"a":"\xc3\xa9\xe2\x82\xac,1,2"}', b'{\n  "pretty": true\n}', b"{}", b'{"big":"' + b"9" * 70_000 + b'"}']
+    sent += [orjson.dumps({"task_id": f"t{i}", "n": i}) for i in range(700)]
+    for data in sent:
+        t.send_bytes(data)
+    assert t.flush(5), t.stats()
+    entries = redis.Redis.from_url(redis_url).xrange(f"{stream_prefix}:events")
+    assert [f[b"data"] for _, f in entries] == sent
+    t.close()
+
+
+@pytest.mark.redis
 def test_redis_without_scripting_falls_back_to_a_pipeline(redis_url: str, stream_prefix: str) -> None:
     """A Redis whose ACL forbids EVAL (as managed services may) still gets every event, in order."""
     admin = redis.Redis.from_url(redis_url)

@@ -134,3 +134,30 @@ def test_capped_marks_how_much_was_cut() -> None:
     assert isinstance(out, str) and out.endswith(f"[truncated {len(orjson.dumps(value)) - 200} of "
                                                  f"{len(orjson.dumps(value))} bytes]")  # fmt: skip
     assert capped([1], 200) == [1]
+
+
+class _Opaque:
+    """Not a plain value: a list holding one is always walked, member by member."""
+
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+FLAT_CASES: list[object] = [
+    None, True, 0, -(2**63) + 1, 2**63 - 1, 2**63, -(2**63), 1.5, float("nan"), float("-inf"),
+    "", "x" * 20, "x" * 21, "é", "a\ud800b", b"raw",
+    [], (), {}, [1, "a", None, 2.5], (1, 2), [2**64], [float("inf")], ["y" * 21], [[1]], list(range(201)),
+    {"a": 1, "password": "x", "access_token": [1], "n": None}, {"a": 1, 2: 3}, {"k" * 600: 1}, {"é": "\udc80"},
+    {"a": {"b": 1}}, {"x" * 21: 1}, {f"k{i}": i for i in range(201)},
+]  # fmt: skip
+
+
+def test_flat_values_come_out_as_the_walk_gives_them() -> None:
+    # Plain values and flat containers of them skip the walk; a value nested next to an opaque one is
+    # walked member by member, so both paths are compared on the same input.
+    for max_string in (20, 10_000):
+        for value in FLAT_CASES:
+            fast = to_jsonable(value, scrubber=Scrubber(), max_string=max_string)
+            walked = to_jsonable([value, _Opaque()], scrubber=Scrubber(), max_string=max_string)[0]
+            assert orjson.dumps(fast) == orjson.dumps(walked), (value, max_string)
+            assert fast is not value or not isinstance(value, (list, dict))  # a copy, never the caller's object

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -15,6 +15,7 @@ from stemtrace.server import params
 
 JSON = "application/json"
 MAX_OFFSET = 2**31 - 1  # beyond any store; also keeps the value a machine integer for the engine
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def json_response(body: bytes) -> Response:
@@ -26,6 +27,20 @@ def found(body: bytes | None, what: str) -> Response:
     if body is None:
         raise HTTPException(status_code=404, detail=f"{what} not found")
     return json_response(body)
+
+
+def read_route(router: APIRouter, path: str, *, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Serve ``path`` on GET, documented, and on HEAD (the same answer, its body dropped by the server).
+
+    Two routes, not one with both methods: OpenAPI would give that one's two operations a single id.
+    """
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.get(path, summary=summary)(endpoint)
+        router.head(path, include_in_schema=False)(endpoint)
+        return endpoint
+
+    return register
 
 
 def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], dict[str, Any]]) -> APIRouter:
@@ -44,7 +59,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
             raise HTTPException(status_code=503, detail="stemtrace is not started: add flow.lifespan to your app")
         return current
 
-    @router.api_route("/health", methods=["GET", "HEAD"], summary="Engine and consumer health")
+    @read_route(router, "/health", summary="Engine and consumer health")
     async def health() -> Response:
         report = orjson.loads(engine().health())
         report.update(health_extra())
@@ -52,7 +67,7 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         report["status"] = "ok" if report.get("consumer_connected") or report.get("broker") is None else "degraded"
         return json_response(orjson.dumps(report))
 
-    @router.api_route("/tasks", methods=["GET", "HEAD"], summary="Tasks, newest first, filtered and paged")
+    @read_route(router, "/tasks", summary="Tasks, newest first, filtered and paged")
     async def list_tasks(
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -89,21 +104,21 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         # Index-backed pages answer at once; substring filters may read every task, so they leave the loop.
         return json_response(await run_in_threadpool(query) if search or name else query())
 
-    @router.api_route("/tasks/registry", methods=["GET", "HEAD"], summary="Every task name seen or registered")
+    @read_route(router, "/tasks/registry", summary="Every task name seen or registered")
     async def registry(query: str | None = None, status: str | None = None) -> Response:
         if status not in (None, "", "active", "never_run", "not_registered"):
             raise params.bad("status", "use active, never_run or not_registered")
         return json_response(engine().registry(query or None, status or None))
 
-    @router.api_route("/tasks/{task_id}", methods=["GET", "HEAD"], summary="One task with its events and children")
+    @read_route(router, "/tasks/{task_id}", summary="One task with its events and children")
     async def get_task(task_id: str) -> Response:
         return found(engine().get_task(task_id), f"Task {task_id}")
 
-    @router.api_route("/tasks/{task_id}/children", methods=["GET", "HEAD"], summary="A task's children")
+    @read_route(router, "/tasks/{task_id}/children", summary="A task's children")
     async def task_children(task_id: str, compact: bool = False) -> Response:
         return found(engine().task_children(task_id, compact), f"Task {task_id}")
 
-    @router.api_route("/graphs", methods=["GET", "HEAD"], summary="Root flows, newest first")
+    @read_route(router, "/graphs", summary="Root flows, newest first")
     async def list_graphs(
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -114,16 +129,16 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         start, end = params.window(from_date, to_date, within)
         return json_response(engine().list_graphs(limit=limit, offset=offset, from_ts=start, to_ts=end))
 
-    @router.api_route("/graphs/{root_id}", methods=["GET", "HEAD"], summary="A flow: the node and all below it")
+    @read_route(router, "/graphs/{root_id}", summary="A flow: the node and all below it")
     def get_graph(root_id: str) -> Response:
         return found(engine().get_graph(root_id), f"Graph {root_id}")
 
-    @router.api_route("/overview", methods=["GET", "HEAD"], summary="Runs, failures and rates vs the window before")
+    @read_route(router, "/overview", summary="Runs, failures and rates vs the window before")
     def overview(within: Annotated[str, Query(description="Window: 30s, 15m, 6h, 7d")] = "1h") -> Response:
         start, end = params.recent(within)
         return json_response(engine().overview(start, end))
 
-    @router.api_route("/stats/timeseries", methods=["GET", "HEAD"], summary="Tasks per time bucket by state")
+    @read_route(router, "/stats/timeseries", summary="Tasks per time bucket by state")
     def timeseries(
         within: str = "1h",
         bucket: Annotated[str | None, Query(description="Bucket size 1m…7d; chosen from the window if absent")] = None,
@@ -131,18 +146,18 @@ def build_api_router(get_engine: Callable[[], Any], health_extra: Callable[[], d
         start, end = params.recent(within)
         return json_response(engine().timeseries(start, end, params.bucket_seconds(bucket, end - start)))
 
-    @router.api_route("/failures", methods=["GET", "HEAD"], summary="Failures grouped by exception type")
+    @read_route(router, "/failures", summary="Failures grouped by exception type")
     def failures(group_by: str = "exception", within: str = "1h") -> Response:
         if group_by != "exception":
             raise params.bad("group_by", "only 'exception' is supported")
         start, end = params.recent(within)
         return json_response(engine().failures(start, end))
 
-    @router.api_route("/workers", methods=["GET", "HEAD"], summary="Workers seen")
+    @read_route(router, "/workers", summary="Workers seen")
     async def workers() -> Response:
         return json_response(engine().workers())
 
-    @router.api_route("/workers/{hostname}", methods=["GET", "HEAD"], summary="One worker (empty list if unknown)")
+    @read_route(router, "/workers/{hostname}", summary="One worker (empty list if unknown)")
     async def worker(hostname: str) -> Response:
         return json_response(engine().workers(hostname))
 

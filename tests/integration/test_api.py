@@ -6,6 +6,7 @@ tests need no broker; the Redis path has its own test (test_path.py)."""
 from __future__ import annotations
 
 import base64
+import warnings
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -224,3 +225,15 @@ async def test_overview_timeseries_and_failures(serve: Client) -> None:
     assert failures["groups"][0]["sample_task_ids"] == ["now-bad"]
     assert (await client.get("/st/api/failures?group_by=name")).status_code == 422
     assert (await client.get("/st/api/stats/timeseries?bucket=5s")).status_code == 422
+
+
+async def test_openapi_documents_each_read_route_once_and_head_answers(serve: Client) -> None:
+    client = await serve(run("t-1", 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FastAPI warns of a duplicate operation id, e.g. one route for GET and HEAD
+        paths = (await client.get("/openapi.json")).json()["paths"]
+    api = {path: ops for path, ops in paths.items() if path.startswith("/st/api/")}
+    assert len(api) >= 12 and all(list(ops) == ["get"] for ops in api.values()), api
+    for path in ("/st/api/tasks", "/st/api/graphs/t-1", "/st/api/workers", "/st/api/health"):
+        head = await client.head(path)
+        assert head.status_code == 200 and head.content == b"", path

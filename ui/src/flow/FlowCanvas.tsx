@@ -4,7 +4,8 @@ import { Background, Controls, MiniMap, ReactFlow, type Edge, type Viewport } fr
 import { useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { GraphNode } from "../api/types";
 import type { Theme } from "../theme/useTheme";
-import { flowElements, type FlowNode } from "./elements";
+import { EdgeLayer } from "./EdgeLayer";
+import { flowEdgeBuilder, flowNodeBuilder, LARGE_FLOW, type FlowNode } from "./elements";
 import { nodeTypes } from "./FlowNodes";
 import { layoutFlow, structureKey } from "./layout";
 import { FIT, initialViewport } from "./viewport";
@@ -22,6 +23,8 @@ function minimapColor(node: FlowNode): string {
   return node.type === "container" ? `color-mix(in srgb, ${color} 18%, transparent)` : color;
 }
 
+const NO_EDGES: Edge[] = [];
+
 export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   const shape = structureKey(nodes);
   const layout = useMemo(() => layoutFlow(nodes), [shape]);
@@ -35,8 +38,11 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
     setInitial(initialViewport(layout, clientWidth, clientHeight));
   }, []);
 
-  const [build] = useState(flowElements);
-  const elements = useMemo(() => build(layout, nodes, selectedId), [layout, nodes, selectedId]);
+  const large = layout.nodes.length >= LARGE_FLOW;
+  const [buildNodes] = useState(flowNodeBuilder);
+  const [buildEdges] = useState(flowEdgeBuilder);
+  const flowNodes = useMemo(() => buildNodes(layout, nodes, selectedId), [layout, nodes, selectedId]);
+  const flowEdges = useMemo(() => (large ? NO_EDGES : buildEdges(layout, nodes)), [large, layout, nodes]);
   // Stable handlers: xyflow hands them to every node, and a new one re-renders them all.
   const onNodeClick = useCallback((_: unknown, node: FlowNode) => onSelect(node.id), [onSelect]);
   const onPaneClick = useCallback(() => onSelect(undefined), [onSelect]);
@@ -45,8 +51,8 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
     <div ref={box} className="flow-canvas-box">
       {initial && (
         <ReactFlow<FlowNode, Edge>
-          nodes={elements.nodes}
-          edges={elements.edges}
+          nodes={flowNodes}
+          edges={flowEdges}
           nodeTypes={nodeTypes}
           colorMode={theme}
           defaultViewport={initial}
@@ -55,10 +61,11 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
           maxZoom={2}
           nodesDraggable={false}
           nodesConnectable={false}
-          onlyRenderVisibleElements={layout.nodes.length > 300}
+          onlyRenderVisibleElements={large}
           onNodeClick={onNodeClick}
           onPaneClick={onPaneClick}
         >
+          {large && <EdgeLayer layout={layout} nodes={nodes} />}
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />
           {/* The view's outline stays visible in the minimap even when it is a few pixels of a huge flow. */}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { container, graph, task } from "../test/graphs";
-import { flowElements, sameGraphNode } from "./elements";
+import { flowEdgeBuilder, flowNodeBuilder, sameGraphNode } from "./elements";
 import { layoutFlow } from "./layout";
 
 // A refresh: the same flow parsed again, every object new.
@@ -16,12 +16,13 @@ describe("sameGraphNode", () => {
   });
 });
 
-describe("flowElements", () => {
+describe("flowNodeBuilder and flowEdgeBuilder", () => {
   const flow = graph(task("p", ["group:g"]), container("group:g", "GROUP", ["a", "b"]), task("a"), task("b", [], { state: "STARTED" }));
   const layout = layoutFlow(flow);
 
   it("builds task and container nodes with their sizes and handles, and edges that take no clicks", () => {
-    const { nodes, edges } = flowElements()(layout, flow, "a");
+    const nodes = flowNodeBuilder()(layout, flow, "a");
+    const edges = flowEdgeBuilder()(layout, flow);
     const box = nodes.find((n) => n.id === "group:g")!;
     expect(box).toMatchObject({ type: "container", data: { members: 2 } });
     const a = nodes.find((n) => n.id === "a")!;
@@ -32,7 +33,11 @@ describe("flowElements", () => {
   });
 
   it("keeps the objects of unchanged nodes and edges across refreshes, and renews only what changed", () => {
-    const build = flowElements();
+    const [buildNodes, buildEdges] = [flowNodeBuilder(), flowEdgeBuilder()];
+    const build = (l: typeof layout, f: typeof flow, selected: string | undefined) => ({
+      nodes: buildNodes(l, f, selected),
+      edges: buildEdges(l, f),
+    });
     const first = build(layout, flow, undefined);
     const same = build(layout, fresh(flow), undefined);
     expect(same.nodes.every((node, i) => node === first.nodes[i])).toBe(true);

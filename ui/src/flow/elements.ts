@@ -10,6 +10,12 @@ import { nodeHandles } from "./viewport";
 
 export type FlowNode = TaskFlowNode | ContainerFlowNode;
 
+/**
+ * From this many nodes on, xyflow renders only the nodes in view and the edges are drawn by EdgeLayer,
+ * as a few paths: per-node and per-edge components are what a large flow costs to draw.
+ */
+export const LARGE_FLOW = 300;
+
 /** Whether two API nodes carry the same data (their fields are scalars and the `children` list). */
 export function sameGraphNode(a: GraphNode, b: GraphNode): boolean {
   const keys = Object.keys(a) as (keyof GraphNode)[];
@@ -78,35 +84,32 @@ function reusing<I, O>(same: (a: I, b: I) => boolean, build: (input: I) => O): (
   };
 }
 
-/** A builder of the canvas's nodes and edges that keeps their objects across calls while unchanged. */
-export function flowElements(): (
+/** A builder of the canvas's nodes that keeps their objects across calls while unchanged. */
+export function flowNodeBuilder(): (
   layout: FlowLayout,
   nodes: Record<string, GraphNode>,
   selectedId: string | undefined,
-) => { nodes: FlowNode[]; edges: Edge[] } {
-  const buildNodes = reusing<NodeInput, FlowNode>(
+) => FlowNode[] {
+  const build = reusing<NodeInput, FlowNode>(
     (a, b) => a.placed === b.placed && a.selected === b.selected && a.members === b.members && sameGraphNode(a.node, b.node),
     toFlowNode,
   );
-  const buildEdges = reusing<EdgeInput, Edge>((a, b) => a.edge === b.edge && a.animated === b.animated, toFlowEdge);
   return (layout, nodes, selectedId) => {
     const members = new Map<string, number>();
     for (const placed of layout.nodes) {
       if (placed.parentId) members.set(placed.parentId, (members.get(placed.parentId) ?? 0) + 1);
     }
-    return {
-      nodes: buildNodes(
-        layout.nodes.map((placed) => [
-          placed.id,
-          {
-            placed,
-            node: nodes[placed.id] ?? placed.node,
-            selected: placed.id === selectedId,
-            members: members.get(placed.id) ?? 0,
-          },
-        ]),
-      ),
-      edges: buildEdges(layout.edges.map((edge) => [edge.id, { edge, animated: nodes[edge.target]?.state === "STARTED" }])),
-    };
+    return build(
+      layout.nodes.map((placed) => [
+        placed.id,
+        { placed, node: nodes[placed.id] ?? placed.node, selected: placed.id === selectedId, members: members.get(placed.id) ?? 0 },
+      ]),
+    );
   };
+}
+
+/** A builder of the canvas's edges (of a flow drawn with xyflow's own edges) that keeps their objects while unchanged. */
+export function flowEdgeBuilder(): (layout: FlowLayout, nodes: Record<string, GraphNode>) => Edge[] {
+  const build = reusing<EdgeInput, Edge>((a, b) => a.edge === b.edge && a.animated === b.animated, toFlowEdge);
+  return (layout, nodes) => build(layout.edges.map((edge) => [edge.id, { edge, animated: nodes[edge.target]?.state === "STARTED" }]));
 }

@@ -112,24 +112,16 @@ async fn follow(engine: &Engine, url: &str, last_offset: &mut Option<i64>, backo
         )
         .await?;
     let (channel, mode, queue) = declare_queue(&conn, channel, engine).await?;
-    channel
-        .queue_bind(
-            queue.clone(),
-            exchange.into(),
-            "".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
-    let mut consumer = channel
-        .basic_consume(
-            queue.clone(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            start_at(mode, *last_offset),
-        )
-        .await?;
+    let (channel, mode, mut consumer) = match subscribe(&channel, &queue, &exchange, mode, *last_offset).await {
+        // A classic queue under the stream queue's name (left by an older setup, or declared by hand)
+        // passes the passive declare but refuses a stream offset: read our own classic queue instead.
+        Err(e) if mode == Mode::Stream && is_not_a_stream(&e.to_string()) => {
+            let (channel, queue) = declare_classic(&conn, engine).await?;
+            let consumer = subscribe(&channel, &queue, &exchange, Mode::Classic, None).await?;
+            (channel, Mode::Classic, consumer)
+        }
+        subscribed => (channel, mode, subscribed?),
+    };
     *engine.health.broker_mode.lock().unwrap_or_else(PoisonError::into_inner) = Some(mode.name());
     supervise::connected(engine, backoff);
     loop {
@@ -157,6 +149,40 @@ async fn follow(engine: &Engine, url: &str, last_offset: &mut Option<i64>, backo
     }
 }
 
+/// Bind `queue` to the exchange and start consuming it (from `last_offset` on a stream).
+async fn subscribe(
+    channel: &Channel,
+    queue: &ShortString,
+    exchange: &str,
+    mode: Mode,
+    last_offset: Option<i64>,
+) -> Result<Consumer> {
+    channel
+        .queue_bind(
+            queue.clone(),
+            exchange.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
+    let consumer = channel
+        .basic_consume(
+            queue.clone(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            start_at(mode, last_offset),
+        )
+        .await?;
+    Ok(consumer)
+}
+
+/// The broker's answer to a stream offset on a queue that is not a stream.
+fn is_not_a_stream(error: &str) -> bool {
+    error.contains("x-stream-offset") && error.contains("classic")
+}
+
 /// The stream queue when the broker has streams, else this host's classic queue; each is used as it
 /// is when it exists (a passive declare first), so retention set by another declarer is never an error.
 async fn declare_queue(conn: &Connection, channel: Channel, engine: &Engine) -> Result<(Channel, Mode, ShortString)> {
@@ -175,6 +201,14 @@ async fn declare_queue(conn: &Connection, channel: Channel, engine: &Engine) -> 
         return Ok((channel, Mode::Stream, stream));
     }
     // No streams here: a refused declare closed the channel, so the fallback starts on a new one.
+    let (channel, classic) = declare_classic(conn, engine).await?;
+    Ok((channel, Mode::Classic, classic))
+}
+
+/// This host's durable classic queue, where streams are refused.
+async fn declare_classic(conn: &Connection, engine: &Engine) -> Result<(Channel, ShortString)> {
+    let prefix = &engine.config.prefix;
+    let ttl = engine.config.ttl_secs;
     let classic = ShortString::from(format!("{prefix}.events.classic.{}", hostname()));
     let ttl_ms = (ttl * 1000) as i64;
     let mut args = FieldTable::default();
@@ -182,7 +216,7 @@ async fn declare_queue(conn: &Connection, channel: Channel, engine: &Engine) -> 
     // An abandoned queue (its server gone for good) deletes itself a minute after its messages expire.
     args.insert("x-expires".into(), AMQPValue::LongLongInt(ttl_ms + 60_000));
     match declare(conn, conn.create_channel().await?, &classic, args).await? {
-        Some(channel) => Ok((channel, Mode::Classic, classic)),
+        Some(channel) => Ok((channel, classic)),
         None => Err(format!("RabbitMQ refused to declare queue {classic}").into()),
     }
 }

@@ -2,8 +2,8 @@
 // components were about a third of the main-thread time of drawing a 2,000-task flow whole (bench/ui).
 import { getBezierPath, Position } from "@xyflow/react";
 import type { GraphNode } from "../api/types";
+import { nodeHandles } from "./elements";
 import type { FlowLayout, PlacedEdge } from "./layout";
-import { nodeHandles } from "./viewport";
 
 /** "running": an edge into a STARTED task, drawn animated (as xyflow's `animated` edges are). */
 export type EdgeStyle = PlacedEdge["kind"] | "running";

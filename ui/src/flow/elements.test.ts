@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { container, graph, task } from "../test/graphs";
-import { flowEdgeBuilder, flowNodeBuilder, sameGraphNode } from "./elements";
+import { flowEdgeBuilder, flowNodeBuilder, nodeHandles, sameGraphNode } from "./elements";
 import { layoutFlow } from "./layout";
 
 // A refresh: the same flow parsed again, every object new.
@@ -56,5 +56,13 @@ describe("flowNodeBuilder and flowEdgeBuilder", () => {
     grown.p!.children = ["group:g", "c"];
     const regrown = build(layoutFlow(grown), grown, "b");
     expect(regrown.nodes.some((node) => same.nodes.includes(node))).toBe(false);
+  });
+});
+
+describe("nodeHandles", () => {
+  it("puts the target on the left edge and the source on the right, centred, where the stylesheet does", () => {
+    const [target, source] = nodeHandles(210, 64);
+    expect(target).toMatchObject({ type: "target", position: "left", x: -3, y: 29, width: 6, height: 6 });
+    expect(source).toMatchObject({ type: "source", position: "right", x: 207, y: 29, width: 6, height: 6 });
   });
 });

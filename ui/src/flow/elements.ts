@@ -1,12 +1,11 @@
-// The xyflow nodes and edges of a laid-out flow. A refresh parses a fresh object for every task, and xyflow
-// re-renders every node and edge whose object is new (and the minimap redraws its mark): so each refresh
-// hands back last time's object for whatever did not change, and a state update of a 2,000-task flow
-// redraws the few tasks it changed instead of all of them.
-import type { Edge } from "@xyflow/react";
+// The xyflow nodes (with their sizes and handles declared) and edges of a laid-out flow. A refresh parses a
+// fresh object for every task, and xyflow re-renders every node and edge whose object is new (and the
+// minimap redraws its mark): so each refresh hands back last time's object for whatever did not change,
+// and a state update of a 2,000-task flow redraws the few tasks it changed instead of all of them.
+import { Position, type Edge, type NodeHandle } from "@xyflow/react";
 import type { GraphNode } from "../api/types";
 import type { ContainerFlowNode, TaskFlowNode } from "./FlowNodes";
 import type { FlowLayout, PlacedEdge, PlacedNode } from "./layout";
-import { nodeHandles } from "./viewport";
 
 export type FlowNode = TaskFlowNode | ContainerFlowNode;
 
@@ -24,6 +23,20 @@ export function sameGraphNode(a: GraphNode, b: GraphNode): boolean {
     const [x, y] = [a[key], b[key]];
     return x === y || (Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every((v, i) => v === y[i]));
   });
+}
+
+/**
+ * The handles every node has, where xyflow's stylesheet puts them (6 px, centred on the left and right
+ * edges). Declared, they let xyflow draw edges and skip off-screen nodes before it has measured anything:
+ * a node it has not measured is otherwise always rendered, and its edges wait for a second pass.
+ */
+export function nodeHandles(width: number, height: number): NodeHandle[] {
+  const size = 6;
+  const y = height / 2 - size / 2;
+  return [
+    { type: "target", position: Position.Left, x: -size / 2, y, width: size, height: size },
+    { type: "source", position: Position.Right, x: width - size / 2, y, width: size, height: size },
+  ];
 }
 
 interface NodeInput {

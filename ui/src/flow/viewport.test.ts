@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { benchFlow, chain, container, graph, task } from "../test/graphs";
 import { layoutFlow, type FlowLayout } from "./layout";
-import { initialViewport, nodeHandles, READING_ZOOM, TEXT_MIN_ZOOM } from "./viewport";
+import { initialViewport, READING_ZOOM, TEXT_MIN_ZOOM } from "./viewport";
 
 const [WIDTH, HEIGHT] = [1400, 700];
 
@@ -40,13 +40,5 @@ describe("initialViewport", () => {
     const box = onScreen(layout, "group:g", viewport);
     expect(box.bottom - box.top).toBeGreaterThan(HEIGHT);
     expect([box.left, box.top]).toEqual([24, 24]);
-  });
-});
-
-describe("nodeHandles", () => {
-  it("puts the target on the left edge and the source on the right, centred, where the stylesheet does", () => {
-    const [target, source] = nodeHandles(210, 64);
-    expect(target).toMatchObject({ type: "target", position: "left", x: -3, y: 29, width: 6, height: 6 });
-    expect(source).toMatchObject({ type: "source", position: "right", x: 207, y: 29, width: 6, height: 6 });
   });
 });

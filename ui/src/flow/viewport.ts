@@ -1,5 +1,5 @@
 // Where the flow canvas opens: the whole flow when it is legible fitted, else its start at reading zoom.
-import { getViewportForBounds, Position, type NodeHandle, type Viewport } from "@xyflow/react";
+import { getViewportForBounds, type Viewport } from "@xyflow/react";
 import { layoutBounds, type FlowLayout } from "./layout";
 
 /** Below this zoom a card's text is a few pixels high: cards are drawn as plain state-coloured boxes. */
@@ -30,18 +30,4 @@ export function initialViewport(layout: FlowLayout, width: number, height: numbe
     y: fitsTall ? height / 2 - (first.y + first.height / 2) * zoom : MARGIN - first.y * zoom,
     zoom,
   };
-}
-
-/**
- * The handles every node has, where xyflow's stylesheet puts them (6 px, centred on the left and right
- * edges). Declared, they let xyflow draw edges and skip off-screen nodes before it has measured anything:
- * a node it has not measured is otherwise always rendered, and its edges wait for a second pass.
- */
-export function nodeHandles(width: number, height: number): NodeHandle[] {
-  const size = 6;
-  const y = height / 2 - size / 2;
-  return [
-    { type: "target", position: Position.Left, x: -size / 2, y, width: size, height: size },
-    { type: "source", position: Position.Right, x: width - size / 2, y, width: size, height: size },
-  ];
 }

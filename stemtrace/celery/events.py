@@ -77,9 +77,20 @@ class Payloads:
         self.config = config
         self.scrubber = Scrubber(config.additional_sensitive_keys, config.safe_keys, config.scrub_sensitive_data)
         self.max = config.max_data_size
+        self._sensitive: dict[str, frozenset[int]] = {}  # task name -> positions of its sensitive parameters
 
     def _value(self, value: Any) -> Any:
         return field_value(value, self.scrubber, self.max)
+
+    def sensitive_positions(self, task: Any) -> frozenset[int]:
+        """Positions of ``task``'s parameters whose names are sensitive, cached per task name."""
+        name = getattr(task, "name", None)
+        hit = self._sensitive.get(name) if isinstance(name, str) else None
+        if hit is None:
+            hit = frozenset(i for i, n in enumerate(parameter_names(task)) if self.scrubber.is_sensitive(n))
+            if isinstance(name, str):
+                self._sensitive[name] = hit
+        return hit
 
     def args(self, args: Any, task: Any = None) -> list[Any] | None:
         """Positional arguments; those whose parameter name is sensitive (``task`` known) are filtered."""
@@ -87,17 +98,17 @@ class Payloads:
             return None
         values = list(args) if isinstance(args, (list, tuple)) else [args]
         if task is not None and self.scrubber.enabled:
-            names = parameter_names(task)
-            values = [
-                FILTERED if i < len(names) and self.scrubber.is_sensitive(names[i]) else v for i, v in enumerate(values)
-            ]
+            for i in self.sensitive_positions(task):
+                if i < len(values):
+                    values[i] = FILTERED
         out = self._value(values)
         return out if isinstance(out, list) else [out]
 
     def kwargs(self, kwargs: Any) -> dict[str, Any] | None:
         if not self.config.capture_args or kwargs is None:
             return None
-        out = self._value(kwargs if isinstance(kwargs, Mapping) else {"<kwargs>": kwargs})
+        mapping = type(kwargs) is dict or isinstance(kwargs, Mapping)  # the exact type first: ABC checks cost more
+        out = self._value(kwargs if mapping else {"<kwargs>": kwargs})
         return out if isinstance(out, dict) else {"_truncated": out}
 
     def result(self, result: Any) -> Any:
@@ -109,9 +120,9 @@ class Payloads:
             return set()
         found = self.scrubber.secret_values(kwargs) if isinstance(kwargs, Mapping) else set()
         values = list(args) if isinstance(args, (list, tuple)) else []
-        names = parameter_names(task) if task is not None else []
+        positions = self.sensitive_positions(task) if task is not None else frozenset()
         for i, value in enumerate(values):
-            found |= self.scrubber.secret_values(value, i < len(names) and self.scrubber.is_sensitive(names[i]))
+            found |= self.scrubber.secret_values(value, i in positions)
         return found
 
     def text(self, text: Any, *, keep_tail: bool = False) -> str | None:
@@ -301,7 +312,7 @@ def publish_event(
         "args": payloads.args(args, task),
         "kwargs": payloads.kwargs(kwargs),
     }
-    chord = embed.get("chord") if isinstance(embed, Mapping) else None
+    chord = embed.get("chord") if type(embed) is dict or isinstance(embed, Mapping) else None
     if chord:
         fields.update(chord_links(chord))
         fields["chord_id"] = headers.get("group")

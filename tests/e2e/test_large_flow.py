@@ -60,8 +60,9 @@ def test_large_flow_opens_on_its_root_and_keeps_the_view_through_updates(ui_page
     minimap = page.locator(".react-flow__minimap-node")
     minimap.nth(NODES - 1).wait_for(state="attached", timeout=WAIT)
     assert minimap.count() == NODES
-    # Every edge is drawn, in view or not, as a curve of the edge layer's few paths.
+    # Every edge is drawn, in view or not, as a curve of the edge layer's few paths; cards need no handles.
     assert _curves(page) == EDGES
+    assert page.locator(".react-flow__handle").count() == 0
     screenshot(page, "flow-large")
 
     # A click on a card opens its side panel.

@@ -6,7 +6,7 @@ import type { GraphNode } from "../api/types";
 import type { Theme } from "../theme/useTheme";
 import { EdgeLayer } from "./EdgeLayer";
 import { flowEdgeBuilder, flowNodeBuilder, LARGE_FLOW, type FlowNode } from "./elements";
-import { nodeTypes } from "./FlowNodes";
+import { HandlesContext, nodeTypes } from "./FlowNodes";
 import { layoutFlow, structureKey } from "./layout";
 import { FIT, initialViewport } from "./viewport";
 
@@ -50,27 +50,29 @@ export function FlowCanvas({ nodes, selectedId, onSelect, theme }: Props) {
   return (
     <div ref={box} className="flow-canvas-box">
       {initial && (
-        <ReactFlow<FlowNode, Edge>
-          nodes={flowNodes}
-          edges={flowEdges}
-          nodeTypes={nodeTypes}
-          colorMode={theme}
-          defaultViewport={initial}
-          fitViewOptions={FIT}
-          minZoom={FIT.minZoom}
-          maxZoom={2}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          onlyRenderVisibleElements={large}
-          onNodeClick={onNodeClick}
-          onPaneClick={onPaneClick}
-        >
-          {large && <EdgeLayer layout={layout} nodes={nodes} />}
-          <Background gap={20} size={1} />
-          <Controls showInteractive={false} />
-          {/* The view's outline stays visible in the minimap even when it is a few pixels of a huge flow. */}
-          <MiniMap pannable zoomable nodeColor={minimapColor} maskStrokeColor="var(--accent)" maskStrokeWidth={2} />
-        </ReactFlow>
+        <HandlesContext.Provider value={!large}>
+          <ReactFlow<FlowNode, Edge>
+            nodes={flowNodes}
+            edges={flowEdges}
+            nodeTypes={nodeTypes}
+            colorMode={theme}
+            defaultViewport={initial}
+            fitViewOptions={FIT}
+            minZoom={FIT.minZoom}
+            maxZoom={2}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            onlyRenderVisibleElements={large}
+            onNodeClick={onNodeClick}
+            onPaneClick={onPaneClick}
+          >
+            {large && <EdgeLayer layout={layout} nodes={nodes} />}
+            <Background gap={20} size={1} />
+            <Controls showInteractive={false} />
+            {/* The view's outline stays visible in the minimap even when it is a few pixels of a huge flow. */}
+            <MiniMap pannable zoomable nodeColor={minimapColor} maskStrokeColor="var(--accent)" maskStrokeWidth={2} />
+          </ReactFlow>
+        </HandlesContext.Provider>
       )}
     </div>
   );

@@ -1,5 +1,6 @@
 // The two node kinds of the flow canvas: a task card and a GROUP/CHORD container box.
 import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from "@xyflow/react";
+import { createContext, useContext } from "react";
 import type { GraphNode } from "../api/types";
 import { stateClass } from "../components/StateBadge";
 import { formatDuration, formatTime } from "../format/time";
@@ -14,7 +15,15 @@ const NOT_RUN: Record<string, string> = {
   header_ignored: "callback not run: a header task was ignored",
 };
 
+/**
+ * Whether nodes carry xyflow handles. A large flow draws its edges itself (EdgeLayer) and needs none:
+ * two Handle components per node, each subscribed to the canvas's store, are a good part of drawing
+ * 2,000 nodes, and of every pan and zoom step while they are in view.
+ */
+export const HandlesContext = createContext(true);
+
 function Handles() {
+  if (!useContext(HandlesContext)) return null;
   return (
     <>
       <Handle type="target" position={Position.Left} isConnectable={false} />
@@ -23,7 +32,7 @@ function Handles() {
   );
 }
 
-// Dropping the text of 2,000 cards at the zoom a large flow opens at halves its first paint (bench/ui).
+// Dropping the text of 2,000 cards when the whole flow is in view halves their paint (bench/ui).
 const showsText = (state: ReactFlowState) => state.transform[2] >= TEXT_MIN_ZOOM;
 
 export function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {

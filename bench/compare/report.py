@@ -298,7 +298,7 @@ def chart(summary: dict, path: Path = CHART) -> None:
     b.set_title("Resident memory per retained task")
     for i, v in enumerate(mem):
         b.annotate(f"{v:,.0f}", (i, v), ha="center", va="bottom", fontsize=8)
-    fig.suptitle(f"stemtrace vs stemtrace 0.4.5 vs Flower — {summary['meta']['date']}", fontsize=10)
+    fig.suptitle(" vs ".join(labels) + f" — {summary['meta']['date']}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -361,7 +361,8 @@ PERF_TEMPLATE = """# Performance: stemtrace vs stemtrace 0.4.5 vs Flower
 Measured by `bench/compare/run` (see `bench/compare/README.md`) on one machine, in one run, systems
 interleaved; every figure comes with the ratio ours ÷ theirs, since the machine is shared and its absolute
 speed varies. Each stream size has its own section, replaced by the next comparison run of that size; the
-producer section is replaced by each producer run. The history is in `bench/compare/RESULTS.md` and
+producer section after each producer run of `bench/compare/run` (or by `python -m bench.compare.report
+--producer`). The history is in `bench/compare/RESULTS.md` and
 `bench/producer/RESULTS.md`. Where a target is missed, [what bounds it](performance-bounds.md).
 
 {sections}## How it is measured

@@ -268,7 +268,7 @@ def header(summary: dict) -> str:
     )
 
 
-def chart(summary: dict, path: Path = CHART) -> None:
+def chart(summary: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -26,16 +26,14 @@ import httpx
 import redis
 
 from bench.compare.generator import Stream, generate, write_stream
+from bench.compare.systems import rss_bytes
 from tests.support.server import STEMTRACE, ServerProcess, start_server
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_bytes(pid) / 2**20
 
 
 def full_answer(server: ServerProcess, stream: Stream, timeout: float) -> None:

@@ -27,6 +27,7 @@ import orjson
 import redis
 import websockets
 
+from bench.compare.systems import rss_bytes
 from tests.support.server import start_server
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -39,10 +40,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_bytes(pid) / 2**20
 
 
 def feed(url: str, key: str, rate: int, seconds: float) -> None:

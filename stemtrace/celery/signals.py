@@ -208,11 +208,8 @@ def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
 def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
     fields = _task_fields(sender, task_id)
-    payloads = _payloads()
-    secrets = payloads.secrets(args, kwargs, sender)
-    fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(task_id)
-    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), fields))
+    _emit_exception("FAILURE", sender, task_id, fields, exception, einfo, args, kwargs)
 
 
 @_guard
@@ -220,22 +217,25 @@ def on_retry(sender: Any = None, request: Any = None, reason: Any = None, einfo:
     if request is None:
         return
     fields = _task_fields(sender, request.id, request)
-    exc = getattr(reason, "exc", None) or reason
-    payloads = _payloads()
-    secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), sender)
-    fields.update(exception_fields(exc, payloads, getattr(einfo, "traceback", None), secrets))
     fields["output"] = output.stop(request.id)
-    runtime.emit(task_event("RETRY", request.id, getattr(sender, "name", None), fields))
+    exc = getattr(reason, "exc", None) or reason
+    args, kwargs = getattr(request, "args", None), getattr(request, "kwargs", None)
+    _emit_exception("RETRY", sender, request.id, fields, exc, einfo, args, kwargs)
 
 
 @_guard
 def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                       kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
-    fields = _task_fields(sender, task_id)
+    _emit_exception("FAILURE", sender, task_id, _task_fields(sender, task_id), exception, einfo, args, kwargs)
+
+
+def _emit_exception(state: str, sender: Any, task_id: str | None, fields: dict[str, Any], exception: Any,
+                    einfo: Any, args: Any, kwargs: Any) -> None:  # fmt: skip
+    """A FAILURE or RETRY event: the exception and traceback, with the task's secret arguments masked."""
     payloads = _payloads()
     secrets = payloads.secrets(args, kwargs, sender)
     fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
-    runtime.emit(task_event("FAILURE", task_id, getattr(sender, "name", None), fields))
+    runtime.emit(task_event(state, task_id, getattr(sender, "name", None), fields))
 
 
 @_guard

@@ -12,25 +12,33 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import orjson
+from celery.app.task import Context
+
 from stemtrace.celery.context import HEADER, PARENT_HEADER
 from stemtrace.celery.scrub import FILTERED, Scrubber, mask
-from stemtrace.celery.serialize import field_value, to_jsonable
+from stemtrace.celery.serialize import field_json, to_jsonable
 from stemtrace.config import StemtraceConfig
 
-_second: tuple[int, str] = (-1, "")  # (a Unix second, its text): one tuple, so threads never see a torn pair
+# (a Unix second, its text, the same as bytes): one tuple, so threads never see a torn set
+_second: tuple[int, str, bytes] = (-1, "", b"")
+
+
+def _second_text(sec: int) -> tuple[int, str, bytes]:
+    """``sec`` as ISO-8601 UTC text up to the second, formatted once per second: building and formatting a
+    ``datetime`` per event cost about as much as the rest of a publish event."""
+    global _second
+    cached = _second
+    if cached[0] != sec:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        cached = _second = (sec, text, text.encode())
+    return cached
 
 
 def now_iso() -> str:
-    """Current time as ISO-8601 UTC with microseconds and ``Z``: ``2025-01-31T12:00:00.123456Z``.
-
-    The text up to the second is formatted once per second: building and formatting a ``datetime`` per
-    event cost about as much as the rest of a publish event."""
-    global _second
+    """Current time as ISO-8601 UTC with microseconds and ``Z``: ``2025-01-31T12:00:00.123456Z``."""
     sec, micros = divmod(time.time_ns() // 1000, 1_000_000)
-    cached = _second
-    if cached[0] != sec:
-        cached = _second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-    return f"{cached[1]}.{micros:06d}Z"
+    return f"{_second_text(sec)[1]}.{micros:06d}Z"
 
 
 def iso(value: Any) -> str | None:
@@ -71,7 +79,7 @@ def parameter_names(task: Any) -> tuple[str, ...]:
 
 
 class Payloads:
-    """Turns args/kwargs/results/exceptions into capped, scrubbed JSON values for one configuration."""
+    """Turns args/kwargs/results/exceptions into capped, scrubbed JSON for one configuration."""
 
     def __init__(self, config: StemtraceConfig) -> None:
         self.config = config
@@ -79,8 +87,8 @@ class Payloads:
         self.max = config.max_data_size
         self._sensitive: dict[str, frozenset[int]] = {}  # task name -> positions of its sensitive parameters
 
-    def _value(self, value: Any) -> Any:
-        return field_value(value, self.scrubber, self.max)
+    def _json(self, value: Any) -> bytes:
+        return field_json(value, self.scrubber, self.max)
 
     def sensitive_positions(self, task: Any) -> frozenset[int]:
         """Positions of ``task``'s parameters whose names are sensitive, cached per task name."""
@@ -92,8 +100,9 @@ class Payloads:
                 self._sensitive[name] = hit
         return hit
 
-    def args(self, args: Any, task: Any = None) -> list[Any] | None:
-        """Positional arguments; those whose parameter name is sensitive (``task`` known) are filtered."""
+    def args(self, args: Any, task: Any = None) -> bytes | None:
+        """Positional arguments as a JSON list; those whose parameter name is sensitive (``task`` known) are
+        filtered."""
         if not self.config.capture_args or args is None:
             return None
         values = list(args) if isinstance(args, (list, tuple)) else [args]
@@ -101,18 +110,27 @@ class Payloads:
             for i in self.sensitive_positions(task):
                 if i < len(values):
                     values[i] = FILTERED
-        out = self._value(values)
-        return out if isinstance(out, list) else [out]
+        out = self._json(values)
+        return out if out[:1] == b"[" else b"[" + out + b"]"  # a truncated list comes back as a string
 
-    def kwargs(self, kwargs: Any) -> dict[str, Any] | None:
+    def kwargs(self, kwargs: Any) -> bytes | None:
+        """Keyword arguments as a JSON object."""
         if not self.config.capture_args or kwargs is None:
             return None
         mapping = type(kwargs) is dict or isinstance(kwargs, Mapping)  # the exact type first: ABC checks cost more
-        out = self._value(kwargs if mapping else {"<kwargs>": kwargs})
-        return out if isinstance(out, dict) else {"_truncated": out}
+        out = self._json(kwargs if mapping else {"<kwargs>": kwargs})
+        return out if out[:1] == b"{" else b'{"_truncated":' + out + b"}"
 
-    def result(self, result: Any) -> Any:
-        return self._value(result) if self.config.capture_result else None
+    def call(self, args: Any, kwargs: Any, task: Any = None) -> bytes:
+        """The ``args`` and ``kwargs`` members of an event (see :func:`task_event`), those captured."""
+        return member(b"args", self.args(args, task)) + member(b"kwargs", self.kwargs(kwargs))
+
+    def result(self, result: Any) -> bytes | None:
+        """A task's return value as JSON; None when not captured or when the task returned None."""
+        if not self.config.capture_result:
+            return None
+        out = self._json(result)
+        return None if out == b"null" else out
 
     def secrets(self, args: Any, kwargs: Any, task: Any = None) -> set[str]:
         """The secret values among a call's arguments, to mask in its exception text and traceback."""
@@ -210,49 +228,122 @@ def _is_mapping(t: type) -> bool:
     return hit
 
 
-def task_event(state: str, task_id: str, name: str | None, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """One task event: the identity fields always present, the rest of ``fields`` only when known."""
-    event: dict[str, Any] = {
+_STATE_LEADS = {
+    state: b',"state":"%b","timestamp":"' % state.encode()
+    for state in ("PENDING", "RECEIVED", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED", "REJECTED", "IGNORED")
+}
+
+
+def task_event(state: str, identity: bytes, extra: bytes = b"") -> bytes:
+    """One task event as the wire carries it: ``identity`` (a task's :func:`request_fields` as :func:`encode`
+    made them) with the ``state``, the current time and ``extra`` (members each led by a comma) added.
+
+    Joined from bytes: a worker encodes a task's identity once for all its events, and each payload field
+    is encoded once, by its size cap."""
+    sec, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    lead = _STATE_LEADS.get(state) or b',"state":%b,"timestamp":"' % orjson.dumps(state)
+    return b"".join((identity[:-1], lead, _second_text(sec)[2], b'.%06dZ"' % micros, extra, b"}"))
+
+
+def encode(fields: Mapping[str, Any]) -> bytes:
+    """``fields`` as a JSON object; a value JSON cannot hold becomes its ``repr`` rather than losing the event."""
+    try:
+        return orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return orjson.dumps(fields, default=repr, option=orjson.OPT_NON_STR_KEYS)
+
+
+def member(name: bytes, value: bytes | None) -> bytes:
+    """One more member for :func:`task_event`: ``,"name":value`` (``value`` already JSON), nothing for None."""
+    return b',"%b":%b' % (name, value) if value is not None else b""
+
+
+def members(fields: Mapping[str, Any]) -> bytes:
+    """``fields`` whose value is known as more members for :func:`task_event`, each led by a comma."""
+    known = {key: value for key, value in fields.items() if value is not None}
+    return b"," + encode(known)[1:-1] if known else b""
+
+
+def request_fields(request: Any, task_id: Any, name: Any) -> dict[str, Any]:
+    """A task's identity and links from a worker ``Request``, a task's ``request`` context or message headers:
+    ``task_id``, ``name``, ``retries``, ``trace_id``, ``parent_id`` and ``root_id`` always, the rest when known."""
+    view, chord, eta = _request_view(request)
+    queue, routing_key = _route(view.get("delivery_info"))
+    trace_id = header_of(view, HEADER)
+    return _fields(task_id, name, view, trace_id=trace_id, chord=chord, eta=eta, queue=queue, routing_key=routing_key)
+
+
+def _request_view(request: Any) -> tuple[Mapping[str, Any], Any, Any]:
+    """(a dict holding the request's fields, its chord, its ETA), read the cheapest way its type allows."""
+    kind = type(request)
+    if kind is dict:  # message headers
+        view = request
+    elif kind is Context:  # a task's request where it runs: every field is an instance attribute
+        view = request.__dict__
+    else:
+        view = getattr(request, "_request_dict", None)
+        if type(view) is dict:  # a worker's Request: its message headers plus delivery info
+            return view, getattr(request, "chord", None) or view.get("chord"), getattr(request, "eta", None)
+        view = _attributes(request)
+    return view, view.get("chord"), view.get("eta")
+
+
+def _attributes(request: Any) -> dict[str, Any]:
+    """The fields of a request-like object of another kind, attribute by attribute; ``retries`` and ``chord``
+    also from its ``request_dict``, our headers wherever it keeps them."""
+    raw = _get(request, "request_dict")
+    raw = raw if isinstance(raw, Mapping) else {}
+    retries = _get(request, "retries")
+    return {
+        "parent_id": _get(request, "parent_id"),
+        "root_id": _get(request, "root_id"),
+        "group": _get(request, "group"),
+        "retries": raw.get("retries") if retries is None else retries,
+        "chord": _get(request, "chord") or raw.get("chord"),
+        "eta": _get(request, "eta"),
+        "delivery_info": _get(request, "delivery_info"),
+        HEADER: header_of(request, HEADER),
+        PARENT_HEADER: header_of(request, PARENT_HEADER),
+    }
+
+
+def _route(delivery: Any) -> tuple[str | None, str | None]:
+    """(queue, routing key) of a delivery: the routing key names the queue when the exchange is the default one."""
+    if not isinstance(delivery, Mapping):
+        return None, None
+    routing_key = delivery.get("routing_key")
+    return (routing_key if delivery.get("exchange") in ("", None) else None), routing_key
+
+
+def _fields(
+    task_id: Any, name: Any, view: Mapping[str, Any], *, trace_id: Any, chord: Any, eta: Any, queue: Any,
+    routing_key: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The identity fields every task event carries, then the links known (``view`` holds ``parent_id``,
+    ``root_id``, ``group``, ``retries`` and our parent header). A flow's trace id defaults to its root."""
+    root_id = view.get("root_id")
+    group = view.get("group")
+    fields = {
         "task_id": task_id,
         "name": name,
-        "state": state,
-        "timestamp": now_iso(),
-        "retries": 0,
-        "trace_id": None,
-        "parent_id": None,
-        "root_id": None,
+        "retries": view.get("retries") or 0,  # Celery may say None or ""
+        "trace_id": (root_id or task_id) if trace_id is None else trace_id,
+        "parent_id": real_parent(view, view.get("parent_id"), task_id),
+        "root_id": root_id,
     }
-    for key, value in fields.items():
-        if value is not None:
-            event[key] = value
-    event["retries"] = event["retries"] or 0  # Celery may say None or ""
-    if event["trace_id"] is None:
-        event["trace_id"] = event["root_id"] or task_id
-    return event
-
-
-def request_fields(request: Any) -> dict[str, Any]:
-    """Identity and links from a worker ``Request``, a task's ``request`` context or message headers."""
-    raw = request if isinstance(request, dict) else _get(request, "request_dict")
-    raw = raw if isinstance(raw, Mapping) else {}
-    group = _get(request, "group")
-    chord = _get(request, "chord") or raw.get("chord")
-    retries = _get(request, "retries")
-    fields = {
-        "parent_id": real_parent(request, _get(request, "parent_id"), _get(request, "id")),
-        "root_id": _get(request, "root_id"),
-        "group_id": group,
-        "retries": raw.get("retries") if retries is None else retries,
-        "trace_id": header_of(request, HEADER),
-        "eta": iso(_get(request, "eta")),
-    }
+    if group is not None:
+        fields["group_id"] = group
+    eta = iso(eta) if eta is not None else None
+    if eta is not None:
+        fields["eta"] = eta
     if chord:
         fields.update(chord_links(chord))
-        fields["chord_id"] = group
-    delivery = _get(request, "delivery_info") or {}
-    if isinstance(delivery, Mapping):
-        fields["queue"] = delivery.get("routing_key") if delivery.get("exchange") in ("", None) else None
-        fields["routing_key"] = delivery.get("routing_key")
+        if group is not None:
+            fields["chord_id"] = group
+    if queue is not None:
+        fields["queue"] = queue
+    if routing_key is not None:
+        fields["routing_key"] = routing_key
     return fields
 
 
@@ -288,7 +379,7 @@ def publish_event(
     routing_key: str | None,
     queue: str | None,
     task: Any = None,
-) -> dict[str, Any] | None:
+) -> bytes | None:
     """The PENDING event of one publish, from the protocol-2 message.
 
     ``task`` (the registered task object, when this process knows it) lets positional arguments be
@@ -300,20 +391,9 @@ def publish_event(
     args = kwargs = embed = None
     if isinstance(body, (list, tuple)) and len(body) == 3:
         args, kwargs, embed = body
-    fields: dict[str, Any] = {
-        "parent_id": real_parent(headers, headers.get("parent_id"), task_id),
-        "root_id": headers.get("root_id"),
-        "group_id": headers.get("group"),
-        "retries": headers.get("retries"),
-        "trace_id": headers.get(HEADER),
-        "eta": iso(headers.get("eta")),
-        "queue": queue,
-        "routing_key": routing_key,
-        "args": payloads.args(args, task),
-        "kwargs": payloads.kwargs(kwargs),
-    }
     chord = embed.get("chord") if type(embed) is dict or isinstance(embed, Mapping) else None
-    if chord:
-        fields.update(chord_links(chord))
-        fields["chord_id"] = headers.get("group")
-    return task_event("PENDING", task_id, headers.get("task"), fields)
+    fields = _fields(
+        task_id, headers.get("task"), headers, trace_id=headers.get(HEADER), chord=chord, eta=headers.get("eta"),
+        queue=queue, routing_key=routing_key,
+    )  # fmt: skip
+    return task_event("PENDING", encode(fields), payloads.call(args, kwargs, task))

@@ -54,11 +54,22 @@ def current() -> Runtime | None:
 
 
 def emit(event: dict[str, Any] | None) -> None:
-    """Hand one event to the transport. Never raises."""
+    """Hand one event object to the transport. Never raises."""
     rt = _current
     if rt is None or event is None:
         return
     try:
         rt.transport.send(event)
     except Exception:  # pragma: no cover - send() itself never raises
+        log.debug("stemtrace: event dropped", exc_info=True)
+
+
+def emit_json(event: bytes | None) -> None:
+    """Hand one event, already encoded as a JSON object, to the transport. Never raises."""
+    rt = _current
+    if rt is None or event is None:
+        return
+    try:
+        rt.transport.send_bytes(event)
+    except Exception:  # pragma: no cover - send_bytes() itself never raises
         log.debug("stemtrace: event dropped", exc_info=True)

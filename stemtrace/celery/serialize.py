@@ -12,7 +12,7 @@
   are escaped so the result always encodes as UTF-8.
 - Keys the :class:`~stemtrace.celery.scrub.Scrubber` flags get the value ``"[Filtered]"``.
 
-:func:`capped` finally bounds the encoded size of a whole field (``max_data_size`` bytes).
+:func:`capped` finally encodes a whole field, bounding its size (``max_data_size`` bytes).
 """
 
 from __future__ import annotations
@@ -245,18 +245,19 @@ def to_jsonable(
         return f"<unserialisable {type(value).__name__}: {type(exc).__name__}>"
 
 
-def capped(value: Any, max_bytes: int) -> Any:
-    """``value`` if its JSON is at most ``max_bytes``, else a string: the JSON's head and how much was cut."""
+def capped(value: Any, max_bytes: int) -> bytes:
+    """The JSON of ``value`` if it is at most ``max_bytes``, else that of a string: the JSON's head and how much
+    was cut. Events embed these bytes as they are, so each field is encoded once."""
     try:
         encoded = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except Exception:
-        return f"<unserialisable {type(value).__name__}>"
+        return orjson.dumps(f"<unserialisable {type(value).__name__}>")
     if len(encoded) <= max_bytes:
-        return value
+        return encoded
     head = encoded[:max_bytes].decode("utf-8", "ignore")
-    return f"{head}… [truncated {len(encoded) - max_bytes} of {len(encoded)} bytes]"
+    return orjson.dumps(f"{head}… [truncated {len(encoded) - max_bytes} of {len(encoded)} bytes]")
 
 
-def field_value(value: Any, scrubber: Scrubber, max_bytes: int) -> Any:
-    """What goes into one event field (args, kwargs, result): JSON-safe, scrubbed, at most ``max_bytes``."""
+def field_json(value: Any, scrubber: Scrubber, max_bytes: int) -> bytes:
+    """The JSON of one event field (args, kwargs, result): JSON-safe, scrubbed, at most ``max_bytes``."""
     return capped(to_jsonable(value, scrubber=scrubber, max_string=max_bytes), max_bytes)

@@ -18,10 +18,20 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from celery import signals as cs
 
 from stemtrace.celery import context, output, runtime
-from stemtrace.celery.events import exception_fields, now_iso, publish_event, request_fields, task_event
+from stemtrace.celery.events import (
+    encode,
+    exception_fields,
+    member,
+    members,
+    now_iso,
+    publish_event,
+    request_fields,
+    task_event,
+)
 from stemtrace.celery.worker import PROCESS_HEARTBEAT, Heartbeat, worker_event
 
 log = logging.getLogger("stemtrace")
@@ -29,8 +39,8 @@ log = logging.getLogger("stemtrace")
 _heartbeat: Heartbeat | None = None
 _process_heartbeat: Heartbeat | None = None
 _hostname: str | None = None  # the worker's nodename, known before the pool forks its children
-# task id -> (contextvar token of its trace id, its fields at prerun), per process, until its postrun
-_started: dict[str, tuple[Any, dict[str, Any]]] = {}
+# task id -> (contextvar token of its trace id, its encoded identity at prerun), per process, until its postrun
+_started: dict[str, tuple[Any, bytes]] = {}
 
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:
@@ -106,19 +116,27 @@ def on_after_publish(
     tasks = getattr(rt.app, "_tasks", None) if rt is not None else None  # "tasks" would finalize the app
     task = tasks.get(headers.get("task")) if isinstance(tasks, dict) else None
     event = publish_event(_payloads(), headers=headers, body=body, routing_key=routing_key, queue=queue, task=task)
-    runtime.emit(event)
+    runtime.emit_json(event)
 
 
 # --------------------------------------------------------------------------- worker main process
+
+
+def _identity(fields: dict[str, Any], hostname: Any, pid: int | None = None) -> bytes:
+    """A task's :func:`request_fields` with where it is (worker hostname, process id, when known), encoded."""
+    if hostname is not None:
+        fields["hostname"] = hostname
+    if pid is not None:
+        fields["pid"] = pid
+    return encode(fields)
 
 
 @_guard
 def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
     if request is None:
         return
-    fields = request_fields(request)
-    fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
-    runtime.emit(task_event("RECEIVED", request.id, getattr(request, "name", None), fields))
+    fields = request_fields(request, request.id, getattr(request, "name", None))
+    runtime.emit_json(task_event("RECEIVED", _identity(fields, getattr(request, "hostname", None), os.getpid())))
 
 
 @_guard
@@ -126,12 +144,11 @@ def on_revoked(sender: Any = None, request: Any = None, terminated: Any = None, 
                expired: Any = None, **_: Any) -> None:  # fmt: skip
     if request is None:
         return
-    fields = request_fields(request)
     reason = "expired" if expired else ("terminated" if terminated else "revoked")
-    fields.update(hostname=getattr(request, "hostname", None), exception=f"Revoked: {reason}",
-                  exception_type="TaskRevokedError")  # fmt: skip
     name = getattr(request, "name", None) or getattr(sender, "name", None)
-    runtime.emit(task_event("REVOKED", request.id, name, fields))
+    identity = _identity(request_fields(request, request.id, name), getattr(request, "hostname", None))
+    extra = members({"exception": f"Revoked: {reason}", "exception_type": "TaskRevokedError"})
+    runtime.emit_json(task_event("REVOKED", identity, extra))
 
 
 @_guard
@@ -141,13 +158,11 @@ def on_unknown(sender: Any = None, name: str | None = None, id: str | None = Non
     task_id = id or headers.get("id")
     if not task_id:
         return
-    fields = request_fields(headers)
-    fields.update(
-        hostname=getattr(sender, "hostname", None),
-        exception=f"NotRegistered: received unregistered task {name!r}",
-        exception_type="NotRegistered",
+    fields = request_fields(headers, task_id, name or headers.get("task"))
+    extra = members(
+        {"exception": f"NotRegistered: received unregistered task {name!r}", "exception_type": "NotRegistered"}
     )
-    runtime.emit(task_event("REJECTED", task_id, name or headers.get("task"), fields))
+    runtime.emit_json(task_event("REJECTED", _identity(fields, getattr(sender, "hostname", None)), extra))
 
 
 @_guard
@@ -156,86 +171,85 @@ def on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: A
     task_id = headers.get("id")
     if not task_id:
         return
-    fields = request_fields(headers)
-    fields.update(exception_fields(exc, _payloads()))
-    runtime.emit(task_event("REJECTED", task_id, headers.get("task"), fields))
+    identity = encode(request_fields(headers, task_id, headers.get("task")))
+    runtime.emit_json(task_event("REJECTED", identity, members(exception_fields(exc, _payloads()))))
 
 
 # --------------------------------------------------------------------------- where the task runs
 
 
-def _request_fields(task: Any, request: Any = None) -> dict[str, Any]:
-    request = request if request is not None else getattr(task, "request", None)
-    fields = request_fields(request)
-    fields.update(hostname=getattr(request, "hostname", None), pid=os.getpid())
-    return fields
-
-
-def _task_fields(task: Any, task_id: str | None, request: Any = None) -> dict[str, Any]:
-    """A running task's identity, links, hostname and pid (a fresh dict). Read from its request at prerun
-    and reused for its outcome, as the request does not change while the task runs; read now for a task
-    that did not start here (a worker's main process reporting a lost child)."""
+def _task_identity(task: Any, task_id: Any, request: Any = None) -> bytes:
+    """A running task's encoded identity, links, hostname and pid. Encoded at prerun and reused for its outcome,
+    as the request does not change while the task runs; read now for a task that did not start here (a
+    worker's main process reporting a lost child)."""
     started = _started.get(task_id) if task_id else None
-    return dict(started[1]) if started is not None else _request_fields(task, request)
+    if started is not None:
+        return started[1]
+    request = request if request is not None else getattr(task, "request", None)
+    return _identity(request_fields(request, task_id, getattr(task, "name", None)),
+                     getattr(request, "hostname", None), os.getpid())  # fmt: skip
+
+
+def _output(task_id: Any) -> bytes:
+    """The ``output`` member: what the task printed, when output is captured."""
+    text = output.stop(task_id)
+    return member(b"output", orjson.dumps(text)) if text is not None else b""
 
 
 @_guard
 def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, args: Any = None,
               kwargs: Any = None, **_: Any) -> None:  # fmt: skip
     task = task or sender
-    fields = _request_fields(task)
-    trace_id = fields.get("trace_id") or fields.get("root_id") or task_id
-    token = context.set_running(trace_id, task_id, fields.get("parent_id"))
+    request = getattr(task, "request", None)
+    fields = request_fields(request, task_id, task.name)
+    token = context.set_running(fields["trace_id"], task_id, fields["parent_id"])
+    identity = _identity(fields, getattr(request, "hostname", None), os.getpid())
     if task_id:
-        _started[task_id] = (token, fields)
+        _started[task_id] = (token, identity)
     rt = runtime.current()
     if rt is not None and rt.config.capture_output:
         output.start(task_id, rt.config.max_data_size)
-    payloads = _payloads()
-    started = dict(fields, args=payloads.args(args, task), kwargs=payloads.kwargs(kwargs))
-    runtime.emit(task_event("STARTED", task_id, task.name, started))
+    runtime.emit_json(task_event("STARTED", identity, _payloads().call(args, kwargs, task)))
 
 
 @_guard
 def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
-    request = sender.request
-    fields = _task_fields(sender, request.id, request)
-    fields.update(result=_payloads().result(result), output=output.stop(request.id))
-    runtime.emit(task_event("SUCCESS", request.id, sender.name, fields))
+    task_id = sender.request.id
+    extra = member(b"result", _payloads().result(result)) + _output(task_id)
+    runtime.emit_json(task_event("SUCCESS", _task_identity(sender, task_id), extra))
 
 
 @_guard
 def on_failure(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
-    fields = _task_fields(sender, task_id)
-    fields["output"] = output.stop(task_id)
-    _emit_exception("FAILURE", sender, task_id, fields, exception, einfo, args, kwargs)
+    extra = _output(task_id)
+    _emit_exception("FAILURE", sender, task_id, _task_identity(sender, task_id), extra, exception, einfo, args, kwargs)
 
 
 @_guard
 def on_retry(sender: Any = None, request: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
     if request is None:
         return
-    fields = _task_fields(sender, request.id, request)
-    fields["output"] = output.stop(request.id)
+    identity, extra = _task_identity(sender, request.id, request), _output(request.id)
     exc = getattr(reason, "exc", None) or reason
     args, kwargs = getattr(request, "args", None), getattr(request, "kwargs", None)
-    _emit_exception("RETRY", sender, request.id, fields, exc, einfo, args, kwargs)
+    _emit_exception("RETRY", sender, request.id, identity, extra, exc, einfo, args, kwargs)
 
 
 @_guard
 def on_internal_error(sender: Any = None, task_id: str | None = None, exception: Any = None, args: Any = None,
                       kwargs: Any = None, einfo: Any = None, **_: Any) -> None:  # fmt: skip
-    _emit_exception("FAILURE", sender, task_id, _task_fields(sender, task_id), exception, einfo, args, kwargs)
+    identity = _task_identity(sender, task_id)
+    _emit_exception("FAILURE", sender, task_id, identity, b"", exception, einfo, args, kwargs)
 
 
-def _emit_exception(state: str, sender: Any, task_id: str | None, fields: dict[str, Any], exception: Any,
+def _emit_exception(state: str, sender: Any, task_id: str | None, identity: bytes, extra: bytes, exception: Any,
                     einfo: Any, args: Any, kwargs: Any) -> None:  # fmt: skip
     """A FAILURE or RETRY event: the exception and traceback, with the task's secret arguments masked."""
     payloads = _payloads()
     secrets = payloads.secrets(args, kwargs, sender)
-    fields.update(exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets))
-    runtime.emit(task_event(state, task_id, getattr(sender, "name", None), fields))
+    fields = exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets)
+    runtime.emit_json(task_event(state, identity, extra + members(fields)))
 
 
 @_guard
@@ -246,13 +260,13 @@ def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
             output.stop(task_id)  # task.replace(): the id lives on in the replacement, nothing ended here
         elif state in ("REJECTED", "IGNORED"):
             task = task or sender
-            fields = _task_fields(task, task_id)
+            identity = _task_identity(task, task_id)
+            extra = _output(task_id)
             if isinstance(retval, BaseException):
                 payloads, request = _payloads(), getattr(task, "request", None)
                 secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
-                fields.update(exception_fields(retval, payloads, secrets=secrets))
-            fields["output"] = output.stop(task_id)
-            runtime.emit(task_event(state, task_id, task.name, fields))
+                extra += members(exception_fields(retval, payloads, secrets=secrets))
+            runtime.emit_json(task_event(state, identity, extra))
         else:
             output.stop(task_id)
     finally:

@@ -36,10 +36,13 @@ def payloads(**kw: object) -> Payloads:
 
 
 def test_task_event_shape() -> None:
-    e = task_event("STARTED", "t1", "tasks.add", {"root_id": "r", "hostname": None, "retries": None})
+    fields = request_fields({"root_id": "r", "retries": None}, "t1", "tasks.add")
+    e = orjson.loads(task_event("STARTED", events.encode(fields), events.members({"hostname": None, "x": 1})))
     assert ISO.match(e["timestamp"])
-    assert e["trace_id"] == "r" and e["retries"] == 0 and "hostname" not in e
+    assert e["trace_id"] == "r" and e["retries"] == 0 and "hostname" not in e and e["x"] == 1
     assert {"task_id", "name", "state", "parent_id", "root_id", "trace_id"} <= set(e)
+    unknown_state = orjson.loads(task_event("LOST", events.encode(fields)))
+    assert unknown_state["state"] == "LOST" and ISO.match(unknown_state["timestamp"])
 
 
 def test_now_iso_is_the_current_utc_time_across_a_change_of_second() -> None:
@@ -60,8 +63,9 @@ def test_publish_event_from_protocol_2_message() -> None:
         "eta": "2030-01-01T00:00:00+00:00", context.HEADER: "trace-1",
     }  # fmt: skip
     body = ((1, {"password": "x"}), {"token": "t", "n": 2}, {"chord": None, "chain": None})
-    e = publish_event(payloads(), headers=headers, body=body, routing_key="celery", queue="celery")
-    assert e is not None
+    encoded = publish_event(payloads(), headers=headers, body=body, routing_key="celery", queue="celery")
+    assert encoded is not None
+    e = orjson.loads(encoded)
     assert (e["state"], e["task_id"], e["name"], e["parent_id"], e["root_id"], e["group_id"]) == (
         "PENDING", "c1", "tasks.add", "p", "r", "g"
     )  # fmt: skip
@@ -73,12 +77,20 @@ def test_publish_event_from_protocol_2_message() -> None:
 def test_capture_args_off() -> None:
     p = payloads(capture_args=False, capture_result=False)
     assert p.args((1,)) is None and p.kwargs({"a": 1}) is None and p.result(3) is None
+    assert p.call((1,), {"a": 1}) == b""
 
 
 def test_oversized_args_stay_a_list_and_kwargs_a_dict() -> None:
     p = payloads(max_data_size=100)
-    assert isinstance(p.args(["x" * 50] * 10), list)
-    assert isinstance(p.kwargs({str(i): "y" * 50 for i in range(10)}), dict)
+    args = orjson.loads(p.args(["x" * 50] * 10))
+    assert isinstance(args, list) and "truncated" in args[0]
+    kwargs = orjson.loads(p.kwargs({str(i): "y" * 50 for i in range(10)}))
+    assert isinstance(kwargs, dict) and "truncated" in kwargs["_truncated"]
+
+
+def test_a_result_of_none_is_left_out() -> None:
+    p = payloads()
+    assert p.result(None) is None and p.result(0) == b"0" and p.result([None]) == b"[null]"
 
 
 def test_chord_links_simple_and_chain_body() -> None:
@@ -110,7 +122,7 @@ def test_request_fields_from_worker_request_like_objects() -> None:
             self.delivery_info = {"exchange": "", "routing_key": "q1"}
             self.request_dict = {"retries": 2, context.HEADER: "tr", context.PARENT_HEADER: "real-parent"}
 
-    f = request_fields(Req())
+    f = request_fields(Req(), "t1", "tasks.x")
     assert f["retries"] == 2 and f["trace_id"] == "tr" and f["parent_id"] == "real-parent"
     assert f["chord_callback_id"] == "cb1" and f["chord_id"] == "g" and f["queue"] == "q1"
 
@@ -171,9 +183,9 @@ def test_positional_arguments_are_scrubbed_by_parameter_name() -> None:
         return username
 
     p = payloads()
-    assert p.args(("ada", "hunter2", "k", "extra"), login) == ["ada", "[Filtered]", "[Filtered]", "extra"]
-    assert p.args(("ada", "hunter2")) == ["ada", "hunter2"]  # task unknown: nothing to go by
-    assert payloads(scrub_sensitive_data=False).args(("ada", "x"), login) == ["ada", "x"]
+    assert orjson.loads(p.args(("ada", "hunter2", "k", "extra"), login)) == ["ada", "[Filtered]", "[Filtered]", "extra"]
+    assert orjson.loads(p.args(("ada", "hunter2"))) == ["ada", "hunter2"]  # task unknown: nothing to go by
+    assert orjson.loads(payloads(scrub_sensitive_data=False).args(("ada", "x"), login)) == ["ada", "x"]
 
 
 def test_worker_events_carry_transport_counters_and_say_goodbye_on_cold_shutdown() -> None:

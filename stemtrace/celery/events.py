@@ -117,6 +117,8 @@ class Payloads:
         """Keyword arguments as a JSON object."""
         if not self.config.capture_args or kwargs is None:
             return None
+        if type(kwargs) is dict and not kwargs:  # the most common keyword arguments: none
+            return b"{}"
         mapping = type(kwargs) is dict or isinstance(kwargs, Mapping)  # the exact type first: ABC checks cost more
         out = self._json(kwargs if mapping else {"<kwargs>": kwargs})
         return out if out[:1] == b"{" else b'{"_truncated":' + out + b"}"

@@ -209,7 +209,12 @@ class BufferedTransport(ABC):
 
     def _take(self, w: _Worker) -> list[bytes]:
         with w.lock:
-            batch: list[bytes] = []
+            if len(w.buffer) <= self.batch_size and w.bytes < self.batch_bytes:  # all of it, the usual case
+                batch = list(w.buffer)
+                w.buffer.clear()
+                w.bytes = 0
+                return batch
+            batch = []
             size = 0
             while w.buffer and len(batch) < self.batch_size and (not batch or size < self.batch_bytes):
                 data = w.buffer.popleft()

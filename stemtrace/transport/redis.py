@@ -104,7 +104,7 @@ class RedisTransport(BufferedTransport):
         try:
             if self._scripting:
                 try:
-                    sizes = ",".join([str(len(data)) for data in batch])
+                    sizes = ",".join(map(str, map(len, batch)))
                     self._script(keys=[self.stream_key], args=[self.max_stream_length, min_id, sizes, b"".join(batch)])
                 except redis.ResponseError as exc:
                     if not _scripting_refused(exc):

@@ -167,7 +167,7 @@ def test_handlers_never_raise() -> None:
     try:
         signals.on_after_publish(body=object(), headers={"id": 1})
         signals.on_prerun(task_id="x", task=object())
-        signals.on_success(sender=object(), result=1)
+        signals.on_postrun(sender=object(), task_id="y", state="SUCCESS", retval=1)
         signals.on_retry(sender=None, request=object(), reason=None)
         signals.on_worker_ready(sender=object())
         signals.on_postrun(task_id="x", state="SUCCESS")

@@ -17,15 +17,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::engine::Engine;
+use crate::resp::{self, Batch};
 use crate::supervise::{self, Follower, Handle};
 
 /// Entries per `XREAD`: large enough to amortise the round trip, small enough to keep latency low.
 const BATCH: usize = 10_000;
-const BLOCK_MS: usize = 1_000;
+const BLOCK_MS: u64 = 1_000;
 /// Batches read ahead of the one being applied: enough to overlap, bounded so memory is too.
 const READ_AHEAD: usize = 2;
-
-type Batch = Vec<(String, Option<Vec<u8>>)>;
 
 pub fn spawn(engine: Arc<Engine>, url: String, runtime: &tokio::runtime::Handle) -> Handle {
     let key = engine.config.stream_key();
@@ -60,9 +59,9 @@ fn spawn_applier(engine: Arc<Engine>, runtime: &tokio::runtime::Handle) -> (mpsc
     let (tx, mut rx) = mpsc::channel::<Batch>(READ_AHEAD);
     let task = runtime.spawn_blocking(move || {
         while let Some(batch) = rx.blocking_recv() {
-            engine.ingest(batch.iter().filter_map(|(_, data)| data.as_deref()));
-            if let Some((id, _)) = batch.last() {
-                *engine.health.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.clone());
+            engine.ingest(batch.entries());
+            if let Some(id) = batch.last_id() {
+                *engine.health.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.to_owned());
             }
         }
     });
@@ -84,25 +83,34 @@ async fn follow(
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(None);
     let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
+    // Entries come through a connection of our own that parses replies in place (`resp`); over
+    // TLS, which it does not speak, through the redis crate's.
+    let mut reader = resp::Connection::open(client.get_connection_info()).await.transpose()?;
     supervise::connected(engine, backoff);
     check_reset(engine, &mut conn, key, last_id).await?;
     loop {
-        let reply: Value = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(BLOCK_MS)
-            .arg("STREAMS")
-            .arg(key)
-            .arg(&*last_id)
-            .query_async(&mut conn)
-            .await?;
-        let entries = parse_xread(reply);
-        let full = entries.len() == BATCH;
-        match entries.last() {
-            Some((id, _)) => {
-                last_id.clone_from(id);
-                if batches.send(entries).await.is_err() {
+        let batch = match &mut reader {
+            Some(reader) => reader.xread(key, last_id, BATCH, BLOCK_MS).await?,
+            None => {
+                let reply: Value = redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(BATCH)
+                    .arg("BLOCK")
+                    .arg(BLOCK_MS)
+                    .arg("STREAMS")
+                    .arg(key)
+                    .arg(&*last_id)
+                    .query_async(&mut conn)
+                    .await?;
+                let entries = parse_xread(reply);
+                Batch::from_entries(entries.iter().map(|(id, data)| (id.as_str(), data.as_deref())))
+            }
+        };
+        let full = batch.len() == BATCH;
+        match batch.last_id() {
+            Some(id) => {
+                last_id.replace_range(.., id);
+                if batches.send(batch).await.is_err() {
                     return Ok(()); // the applier is gone: the engine is stopping
                 }
             }

@@ -14,6 +14,7 @@ mod hash;
 mod json;
 pub mod postings;
 pub mod query;
+pub mod resp;
 mod search;
 pub mod state;
 pub mod stats;

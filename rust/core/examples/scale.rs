@@ -193,7 +193,7 @@ fn from_redis(url: &str, flows: u64) {
         while read < events {
             let batch = reader.xread(&key, &last, 10_000, 1_000).await.expect("XREAD");
             read += batch.len() as u64;
-            last = batch.last_id().expect("entries").to_owned();
+            batch.last_id().expect("entries").clone_into(&mut last);
         }
         (read, t.elapsed())
     });

@@ -89,22 +89,20 @@ async fn follow(
     supervise::connected(engine, backoff);
     check_reset(engine, &mut conn, key, last_id).await?;
     loop {
-        let batch = match &mut reader {
-            Some(reader) => reader.xread(key, last_id, BATCH, BLOCK_MS).await?,
-            None => {
-                let reply: Value = redis::cmd("XREAD")
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .arg("BLOCK")
-                    .arg(BLOCK_MS)
-                    .arg("STREAMS")
-                    .arg(key)
-                    .arg(&*last_id)
-                    .query_async(&mut conn)
-                    .await?;
-                let entries = parse_xread(reply);
-                Batch::from_entries(entries.iter().map(|(id, data)| (id.as_str(), data.as_deref())))
-            }
+        let batch = if let Some(reader) = &mut reader {
+            reader.xread(key, last_id, BATCH, BLOCK_MS).await?
+        } else {
+            let reply: Value = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(BATCH)
+                .arg("BLOCK")
+                .arg(BLOCK_MS)
+                .arg("STREAMS")
+                .arg(key)
+                .arg(&*last_id)
+                .query_async(&mut conn)
+                .await?;
+            parse_xread(reply)
         };
         let full = batch.len() == BATCH;
         match batch.last_id() {
@@ -195,9 +193,9 @@ async fn update_lag(engine: &Engine, conn: &mut MultiplexedConnection, key: &str
     }
 }
 
-/// `(id, data)` pairs from an XREAD reply, RESP2 (arrays) or RESP3 (map). An entry without a
-/// `data` field gives `None` and is counted as malformed by the caller's decode step.
-fn parse_xread(reply: Value) -> Vec<(String, Option<Vec<u8>>)> {
+/// The entries of an XREAD reply parsed by the redis crate (the TLS path), RESP2 (arrays) or RESP3
+/// (map). An entry without a `data` field is empty and counted as malformed by the decode step.
+fn parse_xread(reply: Value) -> Batch {
     let streams = match reply {
         Value::Array(streams) => streams.into_iter().filter_map(|s| match s {
             Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
@@ -222,10 +220,10 @@ fn parse_xread(reply: Value) -> Vec<(String, Option<Vec<u8>>)> {
                 Some(Value::Map(kv)) => field(kv.into_iter().flat_map(|(k, v)| [k, v]).collect()),
                 _ => None,
             };
-            out.push((id, Some(data.unwrap_or_default())));
+            out.push((id, data));
         }
     }
-    out
+    Batch::from_entries(out.iter().map(|(id, data)| (id.as_str(), data.as_deref())))
 }
 
 fn field(kv: Vec<Value>) -> Option<Vec<u8>> {

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 /// Entries read by one `XREAD`: the reply's bytes and where each entry's `data` lies in them.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Batch {
     bytes: Vec<u8>,
     /// One range per entry; an entry without a `data` field has an empty one (decoded as malformed).
@@ -25,6 +25,10 @@ pub struct Batch {
 impl Batch {
     pub fn len(&self) -> usize {
         self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
     }
 
     /// Each entry's `data` bytes, in stream order.
@@ -153,13 +157,15 @@ impl Connection {
     }
 }
 
+/// What was parsed and where the next element starts; `None` while the buffer does not hold all of it.
+type Parsed<T> = Result<Option<(T, usize)>, Error>;
+
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The line starting at `at` (without its `\r\n`) and where the next one starts; `None` if the
-/// buffer does not hold all of it yet.
-fn line(bytes: &[u8], at: usize) -> Result<Option<(&[u8], usize)>, Error> {
+/// The line starting at `at`, without its `\r\n`.
+fn line(bytes: &[u8], at: usize) -> Parsed<&[u8]> {
     let Some(rest) = bytes.get(at..) else { return Ok(None) };
     match rest.iter().position(|&b| b == b'\n') {
         Some(nl) if nl > 0 && rest[nl - 1] == b'\r' => Ok(Some((&rest[..nl - 1], at + nl + 1))),
@@ -174,7 +180,7 @@ enum Head {
     Bulk(Option<usize>),
 }
 
-fn head(bytes: &[u8], at: usize) -> Result<Option<(Head, usize)>, Error> {
+fn head(bytes: &[u8], at: usize) -> Parsed<Head> {
     let Some((text, next)) = line(bytes, at)? else { return Ok(None) };
     let (&kind, number) = text.split_first().ok_or_else(|| protocol("an empty RESP line"))?;
     let size = || -> Result<Option<usize>, Error> {
@@ -195,8 +201,8 @@ fn head(bytes: &[u8], at: usize) -> Result<Option<(Head, usize)>, Error> {
     }
 }
 
-/// A bulk string at `at`: its byte range and where the next element starts.
-fn bulk(bytes: &[u8], at: usize) -> Result<Option<(Option<Range<usize>>, usize)>, Error> {
+/// A bulk string at `at`: its byte range (`None` for a null string).
+fn bulk(bytes: &[u8], at: usize) -> Parsed<Option<Range<usize>>> {
     match head(bytes, at)? {
         None => Ok(None),
         Some((Head::Bulk(None), next)) => Ok(Some((None, next))),
@@ -212,7 +218,8 @@ fn bulk(bytes: &[u8], at: usize) -> Result<Option<(Option<Range<usize>>, usize)>
     }
 }
 
-fn array(bytes: &[u8], at: usize) -> Result<Option<(Option<usize>, usize)>, Error> {
+/// An array header at `at`: its length (`None` for a null array).
+fn array(bytes: &[u8], at: usize) -> Parsed<Option<usize>> {
     match head(bytes, at)? {
         None => Ok(None),
         Some((Head::Array(n), next)) => Ok(Some((n, next))),
@@ -238,10 +245,10 @@ impl Parser {
         let bytes = &batch.bytes;
         loop {
             if self.entries > 0 {
-                let Some((data, id, next)) = entry(bytes, self.pos)? else { return Ok(false) };
-                batch.data.push(data.unwrap_or(0..0));
+                let Some((entry, next)) = entry(bytes, self.pos)? else { return Ok(false) };
+                batch.data.push(entry.data.unwrap_or(0..0));
                 if self.entries == 1 {
-                    batch.last_id = Some(lossy(&bytes[id]));
+                    batch.last_id = Some(lossy(&bytes[entry.id]));
                 }
                 self.entries -= 1;
                 self.pos = next;
@@ -271,8 +278,14 @@ impl Parser {
     }
 }
 
-/// One entry `[id, [field, value, …]]` at `at`: the `data` value's range, the id's, and the end.
-fn entry(bytes: &[u8], at: usize) -> Result<Option<(Option<Range<usize>>, Range<usize>, usize)>, Error> {
+/// Where one entry's parts lie in the reply.
+struct Entry {
+    id: Range<usize>,
+    data: Option<Range<usize>>,
+}
+
+/// One entry `[id, [field, value, …]]` at `at`.
+fn entry(bytes: &[u8], at: usize) -> Parsed<Entry> {
     let Some((n, at)) = array(bytes, at)? else { return Ok(None) };
     if n != Some(2) {
         return Err(protocol("a stream entry that is not [id, fields]"));
@@ -289,5 +302,83 @@ fn entry(bytes: &[u8], at: usize) -> Result<Option<(Option<Range<usize>>, Range<
         }
         at = next;
     }
-    Ok(Some((data, id, at)))
+    Ok(Some((Entry { id, data }, at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write;
+
+    use super::*;
+
+    /// An XREAD reply as Redis writes it (RESP2): one stream, entries with their field lists.
+    fn reply(entries: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
+        let bulk = |s: &str| format!("${}\r\n{s}\r\n", s.len());
+        let mut out = format!("*1\r\n*2\r\n{}*{}\r\n", bulk("p:events"), entries.len());
+        for (id, fields) in entries {
+            let _ = write!(out, "*2\r\n{}*{}\r\n", bulk(id), fields.len() * 2);
+            for (name, value) in *fields {
+                out += &(bulk(name) + &bulk(value));
+            }
+        }
+        out.into_bytes()
+    }
+
+    /// Parse `bytes` handed over in pieces of `step` bytes, as a socket might deliver them.
+    fn parse(bytes: &[u8], step: usize) -> Result<Batch, Error> {
+        let (mut parser, mut batch) = (Parser::default(), Batch::default());
+        for piece in bytes.chunks(step) {
+            batch.bytes.extend_from_slice(piece);
+            if parser.advance(&mut batch)? {
+                assert_eq!(parser.pos, bytes.len(), "the whole reply and nothing more");
+                return Ok(batch);
+            }
+        }
+        Err(protocol("incomplete"))
+    }
+
+    fn texts(batch: &Batch) -> Vec<String> {
+        batch.entries().map(|e| String::from_utf8_lossy(e).into_owned()).collect()
+    }
+
+    #[test]
+    fn reads_each_entry_data_and_the_last_id_however_the_bytes_arrive() {
+        let bytes = reply(&[
+            ("1-0", &[("data", r#"{"task_id":"a"}"#)]),
+            ("1-1", &[("other", "x"), ("data", "\r\n{\"multi\":\n\"line\"}")]),
+            ("2-0", &[("no_data_here", "y")]),
+            ("3-0", &[("data", "")]),
+        ]);
+        for step in [1, 2, 7, 64, bytes.len()] {
+            let batch = parse(&bytes, step).unwrap();
+            assert_eq!(texts(&batch), [r#"{"task_id":"a"}"#, "\r\n{\"multi\":\n\"line\"}", "", ""], "step {step}");
+            assert_eq!(batch.last_id(), Some("3-0"));
+        }
+    }
+
+    #[test]
+    fn a_timed_out_block_is_an_empty_batch() {
+        let batch = parse(b"*-1\r\n", 1).unwrap();
+        assert_eq!(batch.len(), 0);
+        assert_eq!(batch.last_id(), None);
+        assert_eq!(parse(&reply(&[]), 3).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn errors_and_garbage_are_errors_not_hangs() {
+        let err = parse(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", 5).unwrap_err();
+        assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+        for bad in [&b"+OK\r\n"[..], b"*1\r\n$3\r\n", b"*x\r\n", b"*1\n", b"*1\r\n*2\r\n$1\r\nk\r\n*1\r\n*3\r\n"] {
+            assert!(parse(bad, 1).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        // A bulk string whose length lies about its end.
+        assert!(parse(b"*1\r\n*2\r\n$1\r\nkX\r\n", 1).is_err());
+    }
+
+    #[test]
+    fn from_entries_matches_the_parsed_form() {
+        let batch = Batch::from_entries([("1-0", Some(&b"{}"[..])), ("1-1", None)]);
+        assert_eq!(texts(&batch), ["{}", ""]);
+        assert_eq!(batch.last_id(), Some("1-1"));
+    }
 }

@@ -191,8 +191,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'a>, M::Error> {
                 let mut out = Fields::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match key.as_ref() {
+                // Keys through `Loose` so they are borrowed: serde's own `Cow<str>` always copies,
+                // which was an allocation per field of every event.
+                while let Some(Loose(key)) = map.next_key::<Loose<Cow<'de, str>>>()? {
+                    match key.as_deref().unwrap_or_default() {
                         "event_type" => out.event_type = map.next_value::<Loose<Cow<'de, str>>>()?.0,
                         "task_id" => out.task_id = text(&mut map)?,
                         "name" => out.name = text(&mut map)?,

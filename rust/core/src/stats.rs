@@ -40,7 +40,7 @@ pub fn overview(store: &Store, start: Micros, end: Micros, workers_online: usize
     let mut out = Vec::new();
     let mut o = Obj::new(&mut out);
     write_window(&mut o, start, end);
-    let mut pair = |key: &str, value: f64, baseline: f64| {
+    let mut pair = |key: &'static str, value: f64, baseline: f64| {
         let buf = o.key(key);
         buf.extend_from_slice(format!(r#"{{"value":{value},"baseline":{baseline}}}"#).as_bytes());
     };

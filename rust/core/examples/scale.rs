@@ -63,7 +63,7 @@ fn chain_events(first_flow: u64, flows: u64) -> Vec<Vec<u8>> {
 fn thread_cpu() -> Duration {
     let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `t` is a valid timespec to write into; the clock id is a constant the kernel knows.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut t) };
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
@@ -121,7 +121,7 @@ fn main() {
         let (t, c) = (Instant::now(), thread_cpu());
         e.ingest(batch.iter().map(Vec::as_slice));
         spent += t.elapsed();
-        cpu += thread_cpu() - c;
+        cpu += thread_cpu().saturating_sub(c);
     }
     let rss = rss_bytes().saturating_sub(rss_before);
     println!("| measure | value | |\n|---|---|---|");

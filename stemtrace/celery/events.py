@@ -129,7 +129,7 @@ class Payloads:
 
     def result(self, result: Any) -> bytes | None:
         """A task's return value as JSON; None when not captured or when the task returned None."""
-        if not self.config.capture_result:
+        if not self.config.capture_result or result is None:
             return None
         out = self._json(result)
         return None if out == b"null" else out
@@ -243,8 +243,9 @@ def task_event(state: str, identity: bytes, extra: bytes = b"") -> bytes:
     Joined from bytes: a worker encodes a task's identity once for all its events, and each payload field
     is encoded once, by its size cap."""
     sec, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    second = _second if _second[0] == sec else _second_text(sec)
     lead = _STATE_LEADS.get(state) or b',"state":%b,"timestamp":"' % orjson.dumps(state)
-    return b"".join((identity[:-1], lead, _second_text(sec)[2], b'.%06dZ"' % micros, extra, b"}"))
+    return b"".join((identity[:-1], lead, second[2], b'.%06dZ"' % micros, extra, b"}"))
 
 
 def encode(fields: Mapping[str, Any]) -> bytes:
@@ -271,7 +272,7 @@ def request_fields(request: Any, task_id: Any, name: Any) -> dict[str, Any]:
     ``task_id``, ``name``, ``retries``, ``trace_id``, ``parent_id`` and ``root_id`` always, the rest when known."""
     view, chord, eta = _request_view(request)
     queue, routing_key = _route(view.get("delivery_info"))
-    trace_id = header_of(view, HEADER)
+    trace_id = view.get(HEADER) or header_of(view, HEADER)  # where our stamp puts it, else wherever it is
     return _fields(task_id, name, view, trace_id=trace_id, chord=chord, eta=eta, queue=queue, routing_key=routing_key)
 
 
@@ -285,9 +286,18 @@ def _request_view(request: Any) -> tuple[Mapping[str, Any], Any, Any]:
     else:
         view = getattr(request, "_request_dict", None)
         if type(view) is dict:  # a worker's Request: its message headers plus delivery info
-            return view, getattr(request, "chord", None) or view.get("chord"), getattr(request, "eta", None)
+            return view, _worker_request_chord(request) or view.get("chord"), getattr(request, "eta", None)
         view = _attributes(request)
     return view, view.get("chord"), view.get("eta")
+
+
+def _worker_request_chord(request: Any) -> Any:
+    """A worker Request's chord, from the decoded body it was built with: its ``chord`` property (what
+    this falls back to) goes through two cached properties that each take a lock on every access."""
+    payload = getattr(request, "_Request__payload", None)  # (args, kwargs, embed)
+    if type(payload) in (list, tuple) and len(payload) == 3 and type(payload[2]) is dict:
+        return payload[2].get("chord")
+    return getattr(request, "chord", None)
 
 
 def _attributes(request: Any) -> dict[str, Any]:
@@ -311,7 +321,7 @@ def _attributes(request: Any) -> dict[str, Any]:
 
 def _route(delivery: Any) -> tuple[str | None, str | None]:
     """(queue, routing key) of a delivery: the routing key names the queue when the exchange is the default one."""
-    if not isinstance(delivery, Mapping):
+    if type(delivery) is not dict and not isinstance(delivery, Mapping):
         return None, None
     routing_key = delivery.get("routing_key")
     return (routing_key if delivery.get("exchange") in ("", None) else None), routing_key
@@ -325,12 +335,15 @@ def _fields(
     ``root_id``, ``group``, ``retries`` and our parent header). A flow's trace id defaults to its root."""
     root_id = view.get("root_id")
     group = view.get("group")
+    parent_id = view.get("parent_id")
+    if parent_id and parent_id == task_id:  # Celery gives a retried task itself as parent; our header remembers
+        parent_id = header_of(view, PARENT_HEADER)
     fields = {
         "task_id": task_id,
         "name": name,
         "retries": view.get("retries") or 0,  # Celery may say None or ""
         "trace_id": (root_id or task_id) if trace_id is None else trace_id,
-        "parent_id": real_parent(view, view.get("parent_id"), task_id),
+        "parent_id": parent_id,
         "root_id": root_id,
     }
     if group is not None:
@@ -347,13 +360,6 @@ def _fields(
     if routing_key is not None:
         fields["routing_key"] = routing_key
     return fields
-
-
-def real_parent(request: Any, parent_id: str | None, task_id: str | None) -> str | None:
-    """Celery gives a retried task itself as parent; our header remembers the real one."""
-    if parent_id and parent_id == task_id:
-        return header_of(request, PARENT_HEADER)
-    return parent_id
 
 
 def header_of(request: Any, name: str) -> str | None:

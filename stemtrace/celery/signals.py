@@ -1,7 +1,8 @@
 """Celery signal handlers: each turns one signal into one event and hands it to the transport.
 
-Every handler is wrapped by :func:`_guard`: whatever goes wrong in here is logged at debug level and
-swallowed — observing a task must never change what the task does.
+Every handler is guarded: whatever goes wrong in here is logged at debug level and swallowed — observing a
+task must never change what the task does. Most are wrapped by :func:`_guard`; the few that run for every
+task or publish guard themselves inline, as the wrapper's extra call cost about as much as their own work.
 
 Where signals fire: publish signals in whichever process sends (web app, beat, a worker sending children,
 chain continuations, chord callbacks, retries); ``task_received``/``task_revoked``/``task_unknown`` and the
@@ -51,9 +52,14 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
         try:
             fn(*args, **kwargs)
         except Exception:
-            log.debug("stemtrace: %s handler failed", fn.__name__, exc_info=True)
+            _failed(fn.__name__)
 
     return wrapper
+
+
+def _failed(handler: str) -> None:
+    """Called in an ``except`` block: the handler's failure is logged quietly and goes no further."""
+    log.debug("stemtrace: %s handler failed", handler, exc_info=True)
 
 
 def _payloads() -> Any:
@@ -82,11 +88,17 @@ def _canvas_group(headers: dict[str, Any], body: Any) -> str | None:
     return None
 
 
-@_guard
 def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None, body: Any = None, **_: Any) -> None:
     """Stamp the trace id header so it travels with the message to every descendant."""
-    if headers is None:
+    if headers is None or runtime.current() is None:
         return
+    try:
+        _stamp_trace(headers, body)
+    except Exception:
+        _failed("on_before_publish")
+
+
+def _stamp_trace(headers: dict[str, Any], body: Any) -> None:
     task_id = headers.get("id")
     running = context.running()
     is_retry = running is not None and task_id and task_id == running.task_id == headers.get("parent_id")
@@ -104,19 +116,22 @@ def on_before_publish(sender: Any = None, headers: dict[str, Any] | None = None,
         headers[context.HEADER] = trace_id
 
 
-@_guard
 def on_after_publish(
     sender: Any = None, body: Any = None, headers: dict[str, Any] | None = None, exchange: Any = None,
     routing_key: str | None = None, **_: Any,
 ) -> None:  # fmt: skip
-    if not headers:
-        return
-    queue = routing_key if not exchange else None
     rt = runtime.current()
-    tasks = getattr(rt.app, "_tasks", None) if rt is not None else None  # "tasks" would finalize the app
-    task = tasks.get(headers.get("task")) if isinstance(tasks, dict) else None
-    event = publish_event(_payloads(), headers=headers, body=body, routing_key=routing_key, queue=queue, task=task)
-    runtime.emit_json(event)
+    if not headers or rt is None:
+        return
+    try:
+        tasks = getattr(rt.app, "_tasks", None)  # "tasks" would finalize the app
+        task = tasks.get(headers.get("task")) if isinstance(tasks, dict) else None
+        queue = routing_key if not exchange else None
+        event = publish_event(rt.payloads, headers=headers, body=body, routing_key=routing_key, queue=queue, task=task)
+        if event is not None:
+            rt.transport.send_bytes(event)
+    except Exception:
+        _failed("on_after_publish")
 
 
 # --------------------------------------------------------------------------- worker main process
@@ -131,12 +146,16 @@ def _identity(fields: dict[str, Any], hostname: Any, pid: int | None = None) -> 
     return encode(fields)
 
 
-@_guard
 def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
-    if request is None:
+    rt = runtime.current()
+    if request is None or rt is None:
         return
-    fields = request_fields(request, request.id, getattr(request, "name", None))
-    runtime.emit_json(task_event("RECEIVED", _identity(fields, getattr(request, "hostname", None), os.getpid())))
+    try:
+        fields = request_fields(request, request.id, getattr(request, "name", None))
+        identity = _identity(fields, getattr(request, "hostname", None), os.getpid())
+        rt.transport.send_bytes(task_event("RECEIVED", identity))
+    except Exception:
+        _failed("on_received")
 
 
 @_guard
@@ -196,20 +215,24 @@ def _output(task_id: Any) -> bytes:
     return member(b"output", orjson.dumps(text)) if text is not None else b""
 
 
-@_guard
 def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, args: Any = None,
               kwargs: Any = None, **_: Any) -> None:  # fmt: skip
-    task = task or sender
-    request = getattr(task, "request", None)
-    fields = request_fields(request, task_id, task.name)
-    token = context.set_running(fields["trace_id"], task_id, fields["parent_id"])
-    identity = _identity(fields, getattr(request, "hostname", None), os.getpid())
-    if task_id:
-        _started[task_id] = (token, identity)
     rt = runtime.current()
-    if rt is not None and rt.config.capture_output:
-        output.start(task_id, rt.config.max_data_size)
-    runtime.emit_json(task_event("STARTED", identity, _payloads().call(args, kwargs, task)))
+    if rt is None:
+        return
+    try:
+        task = task or sender
+        request = getattr(task, "request", None)
+        fields = request_fields(request, task_id, task.name)
+        token = context.set_running(fields["trace_id"], task_id, fields["parent_id"])
+        identity = _identity(fields, getattr(request, "hostname", None), os.getpid())
+        if task_id:
+            _started[task_id] = (token, identity)
+        if rt.config.capture_output:
+            output.start(task_id, rt.config.max_data_size)
+        rt.transport.send_bytes(task_event("STARTED", identity, rt.payloads.call(args, kwargs, task)))
+    except Exception:
+        _failed("on_prerun")
 
 
 @_guard
@@ -245,33 +268,43 @@ def _emit_exception(state: str, sender: Any, task_id: str | None, identity: byte
     runtime.emit_json(task_event(state, identity, extra + members(fields)))
 
 
-@_guard
 def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None, retval: Any = None,
                state: str | None = None, **_: Any) -> None:  # fmt: skip
     """The outcomes this signal is the one to tell (SUCCESS, REJECTED, IGNORED); then the task is forgotten.
 
     SUCCESS comes from here rather than from ``task_success``, which Celery sends just before with the same
     result: one signal fewer to dispatch per task, and the task id comes with this one."""
+    rt = runtime.current()
+    if rt is None:
+        return
     try:
         if state == "SUCCESS":
-            extra = member(b"result", _payloads().result(retval)) + _output(task_id)
-            runtime.emit_json(task_event("SUCCESS", _task_identity(task or sender, task_id), extra))
-        elif state == "IGNORED" and _is_replace(retval):
-            output.stop(task_id)  # task.replace(): the id lives on in the replacement, nothing ended here
-        elif state in ("REJECTED", "IGNORED"):
-            task = task or sender
-            identity = _task_identity(task, task_id)
-            extra = _output(task_id)
-            if isinstance(retval, BaseException):
-                payloads, request = _payloads(), getattr(task, "request", None)
-                secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
-                extra += members(exception_fields(retval, payloads, secrets=secrets))
-            runtime.emit_json(task_event(state, identity, extra))
+            extra = member(b"result", rt.payloads.result(retval)) + _output(task_id)
+            rt.transport.send_bytes(task_event("SUCCESS", _task_identity(task or sender, task_id), extra))
         else:
-            output.stop(task_id)
+            _other_outcome(task or sender, task_id, retval, state)
+    except Exception:
+        _failed("on_postrun")
     finally:
         started = _started.pop(task_id, None)
         context.clear_running(started[0] if started is not None else None)
+
+
+def _other_outcome(task: Any, task_id: str | None, retval: Any, state: str | None) -> None:
+    """REJECTED and IGNORED (not a ``task.replace()``); for the outcomes other signals told, the output capture
+    just ends."""
+    if state == "IGNORED" and _is_replace(retval):
+        output.stop(task_id)  # task.replace(): the id lives on in the replacement, nothing ended here
+    elif state in ("REJECTED", "IGNORED"):
+        identity = _task_identity(task, task_id)
+        extra = _output(task_id)
+        if isinstance(retval, BaseException):
+            payloads, request = _payloads(), getattr(task, "request", None)
+            secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
+            extra += members(exception_fields(retval, payloads, secrets=secrets))
+        runtime.emit_json(task_event(state, identity, extra))
+    else:
+        output.stop(task_id)
 
 
 def _is_replace(retval: Any) -> bool:

@@ -98,7 +98,9 @@ class BufferedTransport(ABC):
         """Enqueue one already serialised JSON object."""
         if self._closed:
             return
-        w = self._current()
+        w = self._worker
+        if w is None or w.pid != os.getpid():
+            w = self._current()
         with w.lock:
             w.buffer.append(data)
             w.bytes += len(data)

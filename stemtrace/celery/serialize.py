@@ -173,17 +173,27 @@ def _utf8(s: str) -> bool:
     return True
 
 
+def _all_kept(values: Any, max_string: int) -> bool:
+    """True when the walk would hand each of ``values`` back as it is: None, a bool, a 64-bit int, a finite
+    float, or a ``str`` of at most ``max_string`` characters that UTF-8 can encode."""
+    for v in values:
+        t = type(v)
+        if t is str:
+            if len(v) > max_string or not _utf8(v):
+                return False
+        elif t is int:
+            if not -_INT_LIMIT < v < _INT_LIMIT:
+                return False
+        elif t is float:
+            if not math.isfinite(v):
+                return False
+        elif not (v is None or t is bool):
+            return False
+    return True
+
+
 def _kept(v: Any, max_string: int) -> bool:
-    """True when the walk would hand ``v`` back as it is: None, a bool, a 64-bit int, a finite float, or a
-    ``str`` of at most ``max_string`` characters that UTF-8 can encode."""
-    t = type(v)
-    if t is str:
-        return len(v) <= max_string and _utf8(v)
-    if t is int:
-        return -_INT_LIMIT < v < _INT_LIMIT
-    if t is float:
-        return math.isfinite(v)
-    return v is None or t is bool
+    return _all_kept((v,), max_string)
 
 
 def _flat(value: Any, scrubber: Scrubber, max_string: int, max_items: int) -> list[Any] | dict[str, Any] | None:
@@ -206,10 +216,7 @@ def _flat(value: Any, scrubber: Scrubber, max_string: int, max_items: int) -> li
             else:
                 return None
         return out
-    for v in value:
-        if not _kept(v, max_string):
-            return None
-    return list(value)
+    return list(value) if _all_kept(value, max_string) else None
 
 
 def _len(v: Any) -> Any:
@@ -260,4 +267,6 @@ def capped(value: Any, max_bytes: int) -> bytes:
 
 def field_json(value: Any, scrubber: Scrubber, max_bytes: int) -> bytes:
     """The JSON of one event field (args, kwargs, result): JSON-safe, scrubbed, at most ``max_bytes``."""
+    if type(value) is list and len(value) <= MAX_ITEMS and _all_kept(value, max_bytes):
+        return capped(value, max_bytes)  # positional arguments, mostly: what the walk would hand back
     return capped(to_jsonable(value, scrubber=scrubber, max_string=max_bytes), max_bytes)

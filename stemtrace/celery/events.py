@@ -125,7 +125,10 @@ class Payloads:
 
     def call(self, args: Any, kwargs: Any, task: Any = None) -> bytes:
         """The ``args`` and ``kwargs`` members of an event (see :func:`task_event`), those captured."""
-        return member(b"args", self.args(args, task)) + member(b"kwargs", self.kwargs(kwargs))
+        captured_args, captured_kwargs = self.args(args, task), self.kwargs(kwargs)
+        if captured_args is not None and captured_kwargs is not None:  # the usual case, in one step
+            return b',"args":%b,"kwargs":%b' % (captured_args, captured_kwargs)
+        return member(b"args", captured_args) + member(b"kwargs", captured_kwargs)
 
     def result(self, result: Any) -> bytes | None:
         """A task's return value as JSON; None when not captured or when the task returned None."""

@@ -267,6 +267,6 @@ def capped(value: Any, max_bytes: int) -> bytes:
 
 def field_json(value: Any, scrubber: Scrubber, max_bytes: int) -> bytes:
     """The JSON of one event field (args, kwargs, result): JSON-safe, scrubbed, at most ``max_bytes``."""
-    if type(value) is list and len(value) <= MAX_ITEMS and _all_kept(value, max_bytes):
-        return capped(value, max_bytes)  # positional arguments, mostly: what the walk would hand back
+    if (type(value) is list and len(value) <= MAX_ITEMS and _all_kept(value, max_bytes)) or _kept(value, max_bytes):
+        return capped(value, max_bytes)  # most arguments and results: what the walk would hand back
     return capped(to_jsonable(value, scrubber=scrubber, max_string=max_bytes), max_bytes)

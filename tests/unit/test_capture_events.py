@@ -205,3 +205,30 @@ def test_worker_events_carry_transport_counters_and_say_goodbye_on_cold_shutdown
     finally:
         signals.on_worker_shutdown(sender=None)
         stemtrace.celery.shutdown()
+
+
+def test_request_fields_read_alike_from_headers_a_worker_request_and_a_task_context() -> None:
+    # Each kind is read its own cheapest way (the dict Celery keeps, the decoded body for the chord).
+    from celery.app.task import Context
+    from celery.worker.request import Request
+    from kombu.message import Message
+
+    app = Celery("rf", set_as_current=False)
+    chord = {"task": "cb", "options": {"task_id": "cb1"}, "subtask_type": None}
+    message = app.amqp.as_task_v2("t1", "rf.add", args=(1,), kwargs={}, group_id="g", root_id="r", parent_id="p",
+                                  retries=2, chord=chord, eta="2031-05-05T10:00:00+02:00")  # fmt: skip
+    headers = dict(message.headers, **{context.HEADER: "tr"})
+    body = orjson.loads(orjson.dumps(message.body))
+    delivery = {"exchange": "", "routing_key": "q1"}
+    request = Request(
+        Message(body=orjson.dumps(body), headers=headers, content_type="application/json", content_encoding="utf-8",
+                delivery_info=delivery), app=app, task=app.signature("rf.add"), hostname="h@w"
+    )  # fmt: skip
+    task_context = Context(request.request_dict, args=body[0], kwargs=body[1], called_directly=False, **body[2])
+    expected = {
+        "task_id": "t1", "name": "rf.add", "retries": 2, "trace_id": "tr", "parent_id": "p", "root_id": "r",
+        "group_id": "g", "eta": "2031-05-05T08:00:00.000000Z", "chord_callback_id": "cb1",
+        "chord_body_first_id": "cb1", "chord_id": "g", "queue": "q1", "routing_key": "q1",
+    }  # fmt: skip
+    for source in (request, task_context, dict(headers, chord=chord, delivery_info=delivery)):
+        assert request_fields(source, "t1", "rf.add") == expected, type(source)

@@ -160,3 +160,11 @@ def test_flat_values_come_out_as_the_walk_gives_them() -> None:
             walked = to_jsonable([value, _Opaque()], scrubber=Scrubber(), max_string=max_string)[0]
             assert orjson.dumps(fast) == orjson.dumps(walked), (value, max_string)
             assert fast is not value or not isinstance(value, (list, dict))  # a copy, never the caller's object
+
+
+def test_event_fields_come_out_as_the_walk_gives_them() -> None:
+    # field_json skips the walk's layers for plain values and flat lists: same bytes as a walked copy, capped.
+    for max_bytes in (64, 10_000):
+        for value in FLAT_CASES:
+            walked = to_jsonable([value, _Opaque()], scrubber=Scrubber(), max_string=max_bytes)[0]
+            assert field_json(value, Scrubber(), max_bytes) == capped(walked, max_bytes), (value, max_bytes)

@@ -69,6 +69,14 @@ impl EngineConfig {
     }
 }
 
+/// One stream entry as decoded, with its raw bytes (kept by the store as they arrived).
+pub type Entry<'a> = (std::result::Result<Decoded<'a>, SkipReason>, &'a [u8]);
+
+/// Decode entries; the work [`Engine::apply`] needs done outside its lock, on any thread.
+pub fn decode_all<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<Entry<'a>> {
+    entries.into_iter().map(|raw| (decode(raw), raw)).collect()
+}
+
 /// Hide a password in a URL before it is shown anywhere.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -131,16 +139,22 @@ impl Engine {
 
     /// Decode a batch of raw entries (outside the lock) and apply it under one write lock.
     pub fn ingest<'a>(&self, entries: impl IntoIterator<Item = &'a [u8]>) -> usize {
-        let mut tasks = Vec::new();
-        for raw in entries {
-            match decode(raw) {
-                Ok(Decoded::Task(ev)) => tasks.push((ev, raw)),
+        self.apply(&decode_all(entries))
+    }
+
+    /// Apply a decoded batch: worker events to the registry, skipped entries to their counters,
+    /// task events to the store under one write lock. Returns how many task events changed it.
+    pub fn apply(&self, batch: &[Entry<'_>]) -> usize {
+        let mut tasks = Vec::with_capacity(batch.len());
+        for (decoded, raw) in batch {
+            match decoded {
+                Ok(Decoded::Task(ev)) => tasks.push((ev, *raw)),
                 Ok(Decoded::Worker(ev)) => {
-                    self.workers.apply(&ev, now_micros());
+                    self.workers.apply(ev, now_micros());
                     self.health.worker_events.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(reason) => {
-                    self.health.skipped[reason as usize].fetch_add(1, Ordering::Relaxed);
+                    self.health.skipped[*reason as usize].fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -151,7 +165,7 @@ impl Engine {
         let mut fresh = Vec::with_capacity(tasks.len());
         {
             let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (ev, raw) in &tasks {
+            for &(ev, raw) in &tasks {
                 match store.apply(ev, raw) {
                     Applied::Duplicate => duplicates += 1,
                     Applied::New | Applied::Updated => {

@@ -143,10 +143,21 @@ impl Connection {
     /// `XREAD COUNT count BLOCK block_ms STREAMS key after`: the entries after `after`, none when
     /// nothing arrived within `block_ms`.
     pub async fn xread(&mut self, key: &str, after: &str, count: usize, block_ms: u64) -> Result<Batch, Error> {
+        self.send_xread(key, after, count, block_ms).await?;
+        self.read_batch().await
+    }
+
+    /// Send an `XREAD` without waiting for its reply, which [`Connection::read_batch`] reads: a
+    /// reader catching up asks for the next batch before decoding the one it has.
+    pub async fn send_xread(&mut self, key: &str, after: &str, count: usize, block_ms: u64) -> Result<(), Error> {
         let (count, block) = (count.to_string(), block_ms.to_string());
         let args: [&[u8]; 8] =
             [b"XREAD", b"COUNT", count.as_bytes(), b"BLOCK", block.as_bytes(), b"STREAMS", key.as_bytes(), after.as_bytes()];
-        self.send(&args).await?;
+        self.send(&args).await
+    }
+
+    /// The reply to the `XREAD` sent last.
+    pub async fn read_batch(&mut self) -> Result<Batch, Error> {
         let mut parser = Parser::default();
         let mut batch = Batch { bytes: std::mem::take(&mut self.spill), ..Batch::default() };
         while !parser.advance(&mut batch)? {

@@ -10,7 +10,7 @@ use crate::event::{decode, Decoded, SkipReason};
 use crate::feed::{Changes, Feed};
 use crate::json::Obj;
 use crate::query::{self, TaskFilter};
-use crate::store::{Applied, Store};
+use crate::store::{Applied, Store, TaskKey};
 use crate::time::Micros;
 use crate::workers::Workers;
 
@@ -170,18 +170,15 @@ impl Engine {
                     Applied::Duplicate => duplicates += 1,
                     Applied::New | Applied::Updated => {
                         applied += 1;
-                        fresh.push(ev);
+                        fresh.push((ev, raw));
                     }
                 }
             }
         }
         {
             let mut feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut stamp = Vec::with_capacity(27);
-            for ev in fresh {
-                stamp.clear();
-                crate::time::write_iso(&mut stamp, ev.timestamp.unwrap_or_default());
-                feed.push(ev, std::str::from_utf8(&stamp).unwrap_or_default());
+            for (ev, raw) in fresh {
+                feed.push(TaskKey::new(&ev.task_id), raw);
             }
         }
         // One registry update per worker per batch, not one per event.

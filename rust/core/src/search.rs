@@ -8,19 +8,23 @@
 
 use crate::event::{decode, Decoded};
 
-/// Bits set by the trigrams of `bytes`, ASCII-lowercased.
+/// Bits set by the trigrams of `bytes`, ASCII-lowercased. Runs over every payload of every event
+/// ingested, so each byte is lowercased once and the bit set without a branch.
 pub fn signature(bytes: &[u8]) -> u128 {
-    let mut sig = 0u128;
-    for w in bytes.windows(3) {
-        sig |= trigram_bit(w[0], w[1], w[2]);
+    let (mut low, mut high) = (0u64, 0u64);
+    let mut trigram = 0u32;
+    for (i, &b) in bytes.iter().enumerate() {
+        trigram = (trigram << 8 | u32::from(b.to_ascii_lowercase())) & 0x00FF_FFFF;
+        if i >= 2 {
+            // Fibonacci hashing: the top 7 bits of the product spread neighbouring trigrams over the 128 bits.
+            let bit = trigram.wrapping_mul(0x9E37_79B1) >> 25;
+            let mask = 1u64 << (bit & 63);
+            let in_high = u64::from(bit >> 6).wrapping_neg(); // all ones when bit ≥ 64
+            low |= mask & !in_high;
+            high |= mask & in_high;
+        }
     }
-    sig
-}
-
-fn trigram_bit(a: u8, b: u8, c: u8) -> u128 {
-    let t = u32::from(a.to_ascii_lowercase()) << 16 | u32::from(b.to_ascii_lowercase()) << 8 | u32::from(c.to_ascii_lowercase());
-    // Fibonacci hashing: the top 7 bits of the product spread neighbouring trigrams over the 128 bits.
-    1u128 << (t.wrapping_mul(0x9E37_79B1) >> 25)
+    u128::from(high) << 64 | u128::from(low)
 }
 
 /// What a search looks for, prepared once per query.
@@ -81,6 +85,20 @@ pub fn contains_ci(hay: &[u8], needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_sets_the_bit_of_each_lowercased_trigram() {
+        let by_definition = |bytes: &[u8]| {
+            bytes.windows(3).fold(0u128, |sig, w| {
+                let t = w.iter().fold(0u32, |t, b| t << 8 | u32::from(b.to_ascii_lowercase()));
+                sig | 1u128 << (t.wrapping_mul(0x9E37_79B1) >> 25)
+            })
+        };
+        let long: String = (0..3000u32).map(|i| char::from(b' ' + (i * 7 % 95) as u8)).collect();
+        for text in ["", "ab", "abc", "Order-42 and ORDER-42", "é€𝄞 mixed \0 bytes", &long] {
+            assert_eq!(signature(text.as_bytes()), by_definition(text.as_bytes()), "{text:?}");
+        }
+    }
 
     #[test]
     fn case_insensitive_substring() {

@@ -57,23 +57,29 @@ impl fmt::Debug for TaskKey {
 
 /// Only the exact form `Display` writes back, so an id always round-trips byte for byte.
 fn parse_canonical_uuid(s: &str) -> Option<u128> {
+    // Each id of every event is parsed: a table lookup per digit, one check of them all at the end.
+    const HEX: [u8; 256] = {
+        let mut t = [0xFF; 256];
+        let mut i = 0;
+        while i < 16 {
+            t[b"0123456789abcdef"[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
     let b = s.as_bytes();
     if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
-    let mut v: u128 = 0;
+    let (mut v, mut bad) = (0u128, 0u8);
     for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            continue;
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            let d = HEX[usize::from(c)];
+            bad |= d;
+            v = (v << 4) | u128::from(d & 0xF);
         }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u128::from(d);
     }
-    Some(v)
+    (bad & 0xF0 == 0).then_some(v)
 }
 
 /// An interned string (task name, hostname, queue, exception type): low cardinality, stored once.
@@ -699,6 +705,11 @@ mod tests {
         assert_eq!(TaskKey::new(id).to_string(), id);
         let upper = "5F0C4BB5-3BD5-4D5C-9B3E-1C2D3E4F5A6B";
         assert_eq!(TaskKey::new(upper).to_string(), upper);
+        for not_canonical in [upper, "5f0c4bb5-3bd5-4d5c-9b3e-1c2d3e4f5a6g", "5f0c4bb5-3bd5-4d5c-9b3e-1c2d3e4f5a6", "5f0c4bb5x3bd5-4d5c-9b3e-1c2d3e4f5a6b"] {
+            assert!(matches!(TaskKey::new(not_canonical), TaskKey::Other(_)), "{not_canonical}");
+        }
+        assert_eq!(TaskKey::new("00000000-0000-0000-0000-000000000000"), TaskKey::Uuid(0));
+        assert_eq!(TaskKey::new("ffffffff-ffff-ffff-ffff-ffffffffffff"), TaskKey::Uuid(u128::MAX));
     }
 
     #[test]

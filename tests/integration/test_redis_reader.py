@@ -77,7 +77,9 @@ def read_all(url: str, prefix: str, writer: redis.Redis, events: list[bytes]) ->
         pipe.execute()
         until(f"every event read from {url}", lambda: orjson.loads(engine.list_tasks(limit=1))["total"] == len(events))
         # Health counts a batch just after the store shows it: wait for the count too.
-        return until("every event counted", lambda: (h := orjson.loads(engine.health()))["events_ingested"] >= len(events) and h)
+        return until(
+            "every event counted", lambda: (h := orjson.loads(engine.health()))["events_ingested"] >= len(events) and h
+        )
     finally:
         engine.stop()
 

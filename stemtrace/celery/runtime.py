@@ -53,23 +53,15 @@ def current() -> Runtime | None:
     return _current
 
 
-def emit(event: dict[str, Any] | None) -> None:
-    """Hand one event object to the transport. Never raises."""
+def emit(event: dict[str, Any] | bytes | None) -> None:
+    """Hand one event to the transport: an object, or one already encoded as JSON bytes. Never raises."""
     rt = _current
     if rt is None or event is None:
         return
     try:
-        rt.transport.send(event)
-    except Exception:  # pragma: no cover - send() itself never raises
-        log.debug("stemtrace: event dropped", exc_info=True)
-
-
-def emit_json(event: bytes | None) -> None:
-    """Hand one event, already encoded as a JSON object, to the transport. Never raises."""
-    rt = _current
-    if rt is None or event is None:
-        return
-    try:
-        rt.transport.send_bytes(event)
-    except Exception:  # pragma: no cover - send_bytes() itself never raises
+        if isinstance(event, bytes):
+            rt.transport.send_bytes(event)
+        else:
+            rt.transport.send(event)
+    except Exception:  # pragma: no cover - send() and send_bytes() never raise
         log.debug("stemtrace: event dropped", exc_info=True)

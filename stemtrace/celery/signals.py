@@ -167,7 +167,7 @@ def on_revoked(sender: Any = None, request: Any = None, terminated: Any = None, 
     name = getattr(request, "name", None) or getattr(sender, "name", None)
     identity = _identity(request_fields(request, request.id, name), getattr(request, "hostname", None))
     extra = members({"exception": f"Revoked: {reason}", "exception_type": "TaskRevokedError"})
-    runtime.emit_json(task_event("REVOKED", identity, extra))
+    runtime.emit(task_event("REVOKED", identity, extra))
 
 
 @_guard
@@ -181,7 +181,7 @@ def on_unknown(sender: Any = None, name: str | None = None, id: str | None = Non
     extra = members(
         {"exception": f"NotRegistered: received unregistered task {name!r}", "exception_type": "NotRegistered"}
     )
-    runtime.emit_json(task_event("REJECTED", _identity(fields, getattr(sender, "hostname", None)), extra))
+    runtime.emit(task_event("REJECTED", _identity(fields, getattr(sender, "hostname", None)), extra))
 
 
 @_guard
@@ -191,7 +191,7 @@ def on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: A
     if not task_id:
         return
     identity = encode(request_fields(headers, task_id, headers.get("task")))
-    runtime.emit_json(task_event("REJECTED", identity, members(exception_fields(exc, _payloads()))))
+    runtime.emit(task_event("REJECTED", identity, members(exception_fields(exc, _payloads()))))
 
 
 # --------------------------------------------------------------------------- where the task runs
@@ -265,7 +265,7 @@ def _emit_exception(state: str, sender: Any, task_id: str | None, identity: byte
     payloads = _payloads()
     secrets = payloads.secrets(args, kwargs, sender)
     fields = exception_fields(exception, payloads, getattr(einfo, "traceback", None), secrets)
-    runtime.emit_json(task_event(state, identity, extra + members(fields)))
+    runtime.emit(task_event(state, identity, extra + members(fields)))
 
 
 def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None, retval: Any = None,
@@ -302,7 +302,7 @@ def _other_outcome(task: Any, task_id: str | None, retval: Any, state: str | Non
             payloads, request = _payloads(), getattr(task, "request", None)
             secrets = payloads.secrets(getattr(request, "args", None), getattr(request, "kwargs", None), task)
             extra += members(exception_fields(retval, payloads, secrets=secrets))
-        runtime.emit_json(task_event(state, identity, extra))
+        runtime.emit(task_event(state, identity, extra))
     else:
         output.stop(task_id)
 

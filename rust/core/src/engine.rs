@@ -10,7 +10,7 @@ use crate::event::{decode, Decoded, SkipReason};
 use crate::feed::{Changes, Feed};
 use crate::json::Obj;
 use crate::query::{self, TaskFilter};
-use crate::store::{Applied, Store, TaskKey};
+use crate::store::{Applied, Store};
 use crate::time::Micros;
 use crate::workers::Workers;
 
@@ -167,18 +167,18 @@ impl Engine {
             let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             for &(ev, raw) in &tasks {
                 match store.apply(ev, raw) {
-                    Applied::Duplicate => duplicates += 1,
-                    Applied::New | Applied::Updated => {
+                    (Applied::Duplicate, _) => duplicates += 1,
+                    (Applied::New | Applied::Updated, key) => {
                         applied += 1;
-                        fresh.push((ev, raw));
+                        fresh.push((key, raw));
                     }
                 }
             }
         }
         {
             let mut feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (ev, raw) in fresh {
-                feed.push(TaskKey::new(&ev.task_id), raw);
+            for (key, raw) in fresh {
+                feed.push(key, raw);
             }
         }
         // One registry update per worker per batch, not one per event.

@@ -30,13 +30,11 @@ impl Change {
     fn render(&self) -> Vec<u8> {
         let Ok(Decoded::Task(ev)) = decode(&self.raw) else { return Vec::new() }; // decoded once already
         let mut json = Vec::with_capacity(256);
-        let mut stamp = Vec::with_capacity(27);
-        crate::time::write_iso(&mut stamp, ev.timestamp.unwrap_or_default());
         Obj::new(&mut json)
             .str("task_id", &ev.task_id)
             .opt_str("name", ev.name.as_deref())
             .opt_str("state", ev.state.map(crate::state::State::as_str))
-            .str("timestamp", std::str::from_utf8(&stamp).unwrap_or_default())
+            .ts("timestamp", ev.timestamp.unwrap_or_default())
             .opt_str("parent_id", ev.parent_id.as_deref())
             .opt_str("root_id", ev.root_id.as_deref())
             .opt_str("group_id", ev.group_id.as_deref())

@@ -405,19 +405,20 @@ impl Store {
         }
     }
 
-    /// Apply one decoded task event; `raw` is the entry's JSON as it arrived.
-    pub fn apply(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> Applied {
-        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
-            return Applied::Duplicate;
-        };
+    /// Apply one decoded task event; `raw` is the entry's JSON as it arrived. Returns what it did
+    /// and the task's key, parsed once here for the caller too (the live feed files updates by it).
+    pub fn apply(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> (Applied, TaskKey) {
         let key = TaskKey::new(&ev.task_id);
+        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
+            return (Applied::Duplicate, key);
+        };
         let (slot, is_new) = match self.by_id.get(&key) {
             Some(&slot) => (slot, false),
             None => (self.insert(&key), true),
         };
         let task = self.task(slot);
         if task.events.iter().any(|e| e.state == state && e.retries == ev.retries && e.timestamp == timestamp) {
-            return Applied::Duplicate;
+            return (Applied::Duplicate, key);
         }
         let rank = Rank::new(state, ev.retries, timestamp);
         let old_updated = task.last_updated;
@@ -492,9 +493,9 @@ impl Store {
         self.touch_flow(slot, timestamp);
         if is_new {
             self.evict_over_limit();
-            Applied::New
+            (Applied::New, key)
         } else {
-            Applied::Updated
+            (Applied::Updated, key)
         }
     }
 
@@ -691,7 +692,7 @@ mod tests {
 
     pub(crate) fn feed(store: &mut Store, raw: &str) -> Applied {
         let Ok(Decoded::Task(ev)) = decode(raw.as_bytes()) else { panic!("bad test event {raw}") };
-        store.apply(&ev, raw.as_bytes())
+        store.apply(&ev, raw.as_bytes()).0
     }
 
     fn ev(id: &str, state: &str, secs: u32, extra: &str) -> String {

@@ -166,7 +166,7 @@ impl Engine {
         {
             let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             for &(ev, raw) in &tasks {
-                match store.apply(ev, raw) {
+                match store.apply_unsettled(ev, raw) {
                     (Applied::Duplicate, _) => duplicates += 1,
                     (Applied::New | Applied::Updated, key) => {
                         applied += 1;
@@ -174,6 +174,7 @@ impl Engine {
                     }
                 }
             }
+            store.settle();
         }
         {
             let mut feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

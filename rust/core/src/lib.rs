@@ -13,6 +13,7 @@ pub mod feed;
 mod hash;
 mod json;
 pub mod postings;
+pub mod order;
 pub mod query;
 pub mod resp;
 mod search;

@@ -111,7 +111,6 @@ pub fn list_tasks(store: &Store, f: &TaskFilter, live: &Liveness) -> Vec<u8> {
                         .task_order
                         .range((lo, 0)..=(hi, u32::MAX))
                         .rev()
-                        .map(|&(_, slot)| slot)
                         .filter(move |&slot| sel.as_ref().is_none_or(|sel| sel.contains(slot))),
                 ),
             };
@@ -178,7 +177,7 @@ pub fn list_graphs(store: &Store, limit: usize, offset: usize, from: Option<Micr
     let lo = from.unwrap_or(Micros::MIN);
     let hi = to.unwrap_or(Micros::MAX);
     // Flows updated at or after `lo`, newest first, that had begun by `hi`.
-    let in_window = store.flow_order.range((lo, 0)..).rev().map(|&(_, rep)| rep).filter(|rep| store.flows[rep].first_seen <= hi);
+    let in_window = store.flow_order.range((lo, 0)..).rev().filter(|rep| store.flows[rep].first_seen <= hi);
     let total = if from.is_none() && to.is_none() { store.flows.len() } else { in_window.clone().count() };
     let mut out = Vec::new();
     let mut o = Obj::new(&mut out);

@@ -12,7 +12,7 @@ const MINUTE: Micros = 60_000_000;
 
 /// Tasks last updated within `[start, end]`.
 fn in_window(store: &Store, start: Micros, end: Micros) -> impl Iterator<Item = u32> + '_ {
-    store.task_order.range((start, 0)..=(end, u32::MAX)).map(|&(_, slot)| slot)
+    store.task_order.range((start, 0)..=(end, u32::MAX))
 }
 
 fn write_window(o: &mut Obj<'_>, start: Micros, end: Micros) {

@@ -4,7 +4,6 @@
 //! One writer applies batches of events under the engine's lock; readers share it. Every event
 //! costs O(log n) plus the size of what it links, never a pass over the store.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
@@ -12,6 +11,7 @@ use petgraph::Direction;
 
 use crate::event::TaskEvent;
 use crate::hash::{FxMap, FxSet};
+use crate::order::Order;
 use crate::postings::{Keys, Postings};
 use crate::search;
 use crate::state::{Rank, State};
@@ -292,9 +292,9 @@ pub struct Store {
     traces: FxMap<TaskKey, u32>,
     pub flows: FxMap<u32, Flow>,
     /// Flows by last update, oldest first: eviction pops the front, listings walk from the back.
-    pub flow_order: BTreeSet<(Micros, u32)>,
+    pub flow_order: Order,
     /// Tasks by last update, for the newest-first task list.
-    pub task_order: BTreeSet<(Micros, u32)>,
+    pub task_order: Order,
     pub strings: Interner,
     /// Flow list rows of large flows, by flow, with the flow version they were written at: a
     /// finished flow of thousands of tasks is laid out once, not on every page view.
@@ -325,8 +325,8 @@ impl Store {
             groups: FxMap::default(),
             traces: FxMap::default(),
             flows: FxMap::default(),
-            flow_order: BTreeSet::new(),
-            task_order: BTreeSet::new(),
+            flow_order: Order::default(),
+            task_order: Order::default(),
             strings: Interner::default(),
             postings: Postings::default(),
             row_cache: std::sync::Mutex::default(),
@@ -408,6 +408,14 @@ impl Store {
     /// Apply one decoded task event; `raw` is the entry's JSON as it arrived. Returns what it did
     /// and the task's key, parsed once here for the caller too (the live feed files updates by it).
     pub fn apply(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> (Applied, TaskKey) {
+        let applied = self.apply_unsettled(ev, raw);
+        self.settle();
+        applied
+    }
+
+    /// [`Store::apply`] for one event of a batch: the task and flow orders are brought up to date
+    /// by one [`Store::settle`] after the batch, which must come before anything reads them.
+    pub fn apply_unsettled(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> (Applied, TaskKey) {
         let key = TaskKey::new(&ev.task_id);
         let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
             return (Applied::Duplicate, key);
@@ -486,8 +494,7 @@ impl Store {
             }
         }
         if new_updated != old_updated {
-            self.task_order.remove(&(old_updated, slot));
-            self.task_order.insert((new_updated, slot));
+            self.task_order.mark(slot);
         }
         self.link(slot, ev);
         self.touch_flow(slot, timestamp);
@@ -603,22 +610,21 @@ impl Store {
         let (big, small) = if self.flows[&ra].members.len() >= self.flows[&rb].members.len() { (ra, rb) } else { (rb, ra) };
         let small_flow = self.flows.remove(&small).expect("flow of a live task");
         self.forget_row(small);
-        self.flow_order.remove(&(small_flow.last_updated, small));
+        self.flow_order.mark(small);
         for &m in &small_flow.members {
             self.task_mut(m).flow_link = big;
         }
         let big_flow = self.flows.get_mut(&big).expect("flow of a live task");
-        let old = big_flow.last_updated;
         big_flow.members.extend(small_flow.members);
         for (b, s) in big_flow.states.iter_mut().zip(small_flow.states) {
             *b += s;
         }
         big_flow.version += small_flow.version + 1;
         big_flow.first_seen = big_flow.first_seen.min(small_flow.first_seen);
-        big_flow.last_updated = big_flow.last_updated.max(small_flow.last_updated);
-        let new = big_flow.last_updated;
-        self.flow_order.remove(&(old, big));
-        self.flow_order.insert((new, big));
+        if small_flow.last_updated > big_flow.last_updated {
+            big_flow.last_updated = small_flow.last_updated;
+            self.flow_order.mark(big);
+        }
     }
 
     fn touch_flow(&mut self, slot: u32, timestamp: Micros) {
@@ -627,17 +633,28 @@ impl Store {
         flow.version += 1;
         flow.first_seen = flow.first_seen.min(timestamp);
         if timestamp > flow.last_updated {
-            let old = flow.last_updated;
             flow.last_updated = timestamp;
-            self.flow_order.remove(&(old, rep));
-            self.flow_order.insert((timestamp, rep));
+            self.flow_order.mark(rep);
         }
+    }
+
+    /// Bring the task and flow orders up to date with the events applied since the last time.
+    pub fn settle(&mut self) {
+        self.settle_flows();
+        let graph = &self.graph;
+        self.task_order.settle(|slot| graph.node_weight(NodeIndex::new(slot as usize)).map(|t| t.last_updated));
+    }
+
+    fn settle_flows(&mut self) {
+        let flows = &self.flows;
+        self.flow_order.settle(|rep| flows.get(&rep).map(|f| f.last_updated));
     }
 
     /// Evict whole flows, least recently updated first, until the store is within its limit.
     fn evict_over_limit(&mut self) {
         while self.by_id.len() > self.max_tasks {
-            let Some(&(_, rep)) = self.flow_order.first() else { break };
+            self.settle_flows();
+            let Some(rep) = self.flow_order.first() else { break };
             self.evict_flow(rep);
         }
     }
@@ -651,12 +668,12 @@ impl Store {
     fn evict_flow(&mut self, rep: u32) {
         let Some(flow) = self.flows.remove(&rep) else { return };
         self.forget_row(rep);
-        self.flow_order.remove(&(flow.last_updated, rep));
+        self.flow_order.mark(rep);
         let gone: FxSet<u32> = flow.members.iter().copied().collect();
         let mut named: FxSet<TaskKey> = FxSet::default();
         for &slot in &flow.members {
             let task = &self.graph[NodeIndex::new(slot as usize)];
-            self.task_order.remove(&(task.last_updated, slot));
+            self.task_order.mark(slot);
             self.postings.update(slot, task.keys(), Keys::NONE);
             named.extend([&task.parent, &task.root, &task.chord_callback, &task.chord_body_first].into_iter().flatten().cloned());
             if let Some(g) = &task.group {
@@ -769,6 +786,46 @@ mod tests {
         // A late event for an evicted parent's child starts over cleanly.
         feed(&mut s, &ev("old3", "SUCCESS", 7, r#","parent_id":"old1""#));
         assert!(s.slot("old3").is_some());
+    }
+
+    /// What the orders must hold once settled: every live task and flow, by its last update.
+    fn expected_orders(s: &Store) -> (Vec<u32>, Vec<u32>) {
+        let mut tasks: Vec<(Micros, u32)> = s.graph.node_indices().map(|i| (s.graph[i].last_updated, i.index() as u32)).collect();
+        let mut flows: Vec<(Micros, u32)> = s.flows.iter().map(|(&rep, f)| (f.last_updated, rep)).collect();
+        tasks.sort_unstable();
+        flows.sort_unstable();
+        (tasks.into_iter().map(|t| t.1).collect(), flows.into_iter().map(|f| f.1).collect())
+    }
+
+    proptest::proptest! {
+        /// Orders settled once per batch, whatever the batch boundaries and with evictions inside
+        /// batches, end exactly where moving them on every event would.
+        #[test]
+        fn orders_settled_per_batch_match_every_live_row(
+            events in proptest::collection::vec((0u8..12, 0u8..4, 0u32..40, 0u8..12), 1..80),
+            cuts in proptest::collection::vec(proptest::bool::ANY, 80),
+            limit in 2usize..10,
+        ) {
+            let mut s = Store::new(limit);
+            for (i, &(id, state, secs, parent)) in events.iter().enumerate() {
+                let state = ["PENDING", "RECEIVED", "STARTED", "SUCCESS"][state as usize];
+                let extra = if parent < 12 { format!(r#","parent_id":"t{parent}""#) } else { String::new() };
+                let raw = ev(&format!("t{id}"), state, secs % 60, &extra);
+                let Ok(Decoded::Task(e)) = decode(raw.as_bytes()) else { panic!() };
+                s.apply_unsettled(&e, raw.as_bytes());
+                if cuts[i] {
+                    s.settle();
+                    let (tasks, flows) = expected_orders(&s);
+                    proptest::prop_assert_eq!(s.task_order.range(..).collect::<Vec<_>>(), tasks);
+                    proptest::prop_assert_eq!(s.flow_order.range(..).collect::<Vec<_>>(), flows);
+                }
+            }
+            s.settle();
+            let (tasks, flows) = expected_orders(&s);
+            proptest::prop_assert_eq!(s.task_order.range(..).collect::<Vec<_>>(), tasks);
+            proptest::prop_assert_eq!(s.flow_order.range(..).collect::<Vec<_>>(), flows);
+            proptest::prop_assert!(s.len() <= limit);
+        }
     }
 
     #[test]

@@ -11,42 +11,40 @@ use std::ops::RangeBounds;
 
 use crate::time::Micros;
 
+/// `listed` of a row that is not in the set. No row keeps it: every task and flow has a timestamp
+/// from its first event on.
+const UNLISTED: Micros = Micros::MIN;
+
 #[derive(Default)]
 pub struct Order {
     set: BTreeSet<(Micros, u32)>,
-    /// Per slot, the key the row is listed under in `set` (`None`: not listed).
-    listed: Vec<Option<Micros>>,
-    /// Per slot, whether it is in `marked`.
-    is_marked: Vec<bool>,
+    /// Per slot, the key the row is listed under in `set`: 8 bytes a row, no more.
+    listed: Vec<Micros>,
+    /// Rows to look at when settling; a row marked twice is looked at twice, the second time for nothing.
     marked: Vec<u32>,
 }
 
 impl Order {
     /// The row at `slot` changed its key, appeared or went away: [`Order::settle`] will look.
     pub fn mark(&mut self, slot: u32) {
-        let i = slot as usize;
-        if self.is_marked.len() <= i {
-            self.is_marked.resize(i + 1, false);
-            self.listed.resize(i + 1, None);
-        }
-        if !self.is_marked[i] {
-            self.is_marked[i] = true;
-            self.marked.push(slot);
-        }
+        self.marked.push(slot);
     }
 
     /// Move every marked row to the key `key_of` gives it now (`None`: the row is gone).
     pub fn settle(&mut self, key_of: impl Fn(u32) -> Option<Micros>) {
         for slot in self.marked.drain(..) {
             let i = slot as usize;
-            self.is_marked[i] = false;
-            let key = key_of(slot);
-            if key != self.listed[i] {
-                if let Some(old) = self.listed[i] {
+            if self.listed.len() <= i {
+                self.listed.resize(i + 1, UNLISTED);
+            }
+            let key = key_of(slot).unwrap_or(UNLISTED);
+            let old = self.listed[i];
+            if key != old {
+                if old != UNLISTED {
                     self.set.remove(&(old, slot));
                 }
-                if let Some(new) = key {
-                    self.set.insert((new, slot));
+                if key != UNLISTED {
+                    self.set.insert((key, slot));
                 }
                 self.listed[i] = key;
             }

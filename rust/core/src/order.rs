@@ -11,42 +11,38 @@ use std::ops::RangeBounds;
 
 use crate::time::Micros;
 
-/// `listed` of a row that is not in the set. No row keeps it: every task and flow has a timestamp
-/// from its first event on.
+/// The key of a row that is not in the set yet (a task or flow before its first event).
 const UNLISTED: Micros = Micros::MIN;
 
 #[derive(Default)]
 pub struct Order {
     set: BTreeSet<(Micros, u32)>,
-    /// Per slot, the key the row is listed under in `set`: 8 bytes a row, no more.
-    listed: Vec<Micros>,
-    /// Rows to look at when settling; a row marked twice is looked at twice, the second time for nothing.
-    marked: Vec<u32>,
+    /// Rows changed since the last settling, each with the key it had when it changed: a row's first
+    /// entry here holds the key it is listed under, so the order keeps nothing per row.
+    marked: Vec<(u32, Micros)>,
 }
 
 impl Order {
-    /// The row at `slot` changed its key, appeared or went away: [`Order::settle`] will look.
-    pub fn mark(&mut self, slot: u32) {
-        self.marked.push(slot);
+    /// The row at `slot`, keyed `old` until now, changed its key, appeared (`old` = its key before
+    /// its first event) or went away: [`Order::settle`] will move it.
+    pub fn mark(&mut self, slot: u32, old: Micros) {
+        self.marked.push((slot, old));
     }
 
     /// Move every marked row to the key `key_of` gives it now (`None`: the row is gone).
     pub fn settle(&mut self, key_of: impl Fn(u32) -> Option<Micros>) {
-        for slot in self.marked.drain(..) {
-            let i = slot as usize;
-            if self.listed.len() <= i {
-                self.listed.resize(i + 1, UNLISTED);
-            }
+        // Stable: of a row's entries, the first (its listed key) stays.
+        self.marked.sort_by_key(|&(slot, _)| slot);
+        self.marked.dedup_by_key(|&mut (slot, _)| slot);
+        for (slot, listed) in self.marked.drain(..) {
             let key = key_of(slot).unwrap_or(UNLISTED);
-            let old = self.listed[i];
-            if key != old {
-                if old != UNLISTED {
-                    self.set.remove(&(old, slot));
+            if key != listed {
+                if listed != UNLISTED {
+                    self.set.remove(&(listed, slot));
                 }
                 if key != UNLISTED {
                     self.set.insert((key, slot));
                 }
-                self.listed[i] = key;
             }
         }
     }
@@ -77,7 +73,7 @@ mod tests {
         let mut keys: Vec<Option<Micros>> = vec![Some(5), Some(1), None];
         let mut order = Order::default();
         for slot in [0, 1, 0, 0] {
-            order.mark(slot);
+            order.mark(slot, UNLISTED);
         }
         assert!(!order.is_settled());
         order.settle(|s| keys[s as usize]);
@@ -86,8 +82,8 @@ mod tests {
         keys[1] = Some(9);
         keys[0] = None;
         keys[2] = Some(3);
-        for slot in [1, 0, 2] {
-            order.mark(slot);
+        for (slot, old) in [(1, 1), (0, 5), (2, UNLISTED), (1, 7)] {
+            order.mark(slot, old);
         }
         order.settle(|s| keys[s as usize]);
         assert_eq!(order.range(..).collect::<Vec<_>>(), [2, 1]);

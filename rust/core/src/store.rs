@@ -494,7 +494,7 @@ impl Store {
             }
         }
         if new_updated != old_updated {
-            self.task_order.mark(slot);
+            self.task_order.mark(slot, old_updated);
         }
         self.link(slot, ev);
         self.touch_flow(slot, timestamp);
@@ -610,7 +610,7 @@ impl Store {
         let (big, small) = if self.flows[&ra].members.len() >= self.flows[&rb].members.len() { (ra, rb) } else { (rb, ra) };
         let small_flow = self.flows.remove(&small).expect("flow of a live task");
         self.forget_row(small);
-        self.flow_order.mark(small);
+        self.flow_order.mark(small, small_flow.last_updated);
         for &m in &small_flow.members {
             self.task_mut(m).flow_link = big;
         }
@@ -622,8 +622,8 @@ impl Store {
         big_flow.version += small_flow.version + 1;
         big_flow.first_seen = big_flow.first_seen.min(small_flow.first_seen);
         if small_flow.last_updated > big_flow.last_updated {
-            big_flow.last_updated = small_flow.last_updated;
-            self.flow_order.mark(big);
+            let old = std::mem::replace(&mut big_flow.last_updated, small_flow.last_updated);
+            self.flow_order.mark(big, old);
         }
     }
 
@@ -633,8 +633,8 @@ impl Store {
         flow.version += 1;
         flow.first_seen = flow.first_seen.min(timestamp);
         if timestamp > flow.last_updated {
-            flow.last_updated = timestamp;
-            self.flow_order.mark(rep);
+            let old = std::mem::replace(&mut flow.last_updated, timestamp);
+            self.flow_order.mark(rep, old);
         }
     }
 
@@ -668,12 +668,12 @@ impl Store {
     fn evict_flow(&mut self, rep: u32) {
         let Some(flow) = self.flows.remove(&rep) else { return };
         self.forget_row(rep);
-        self.flow_order.mark(rep);
+        self.flow_order.mark(rep, flow.last_updated);
         let gone: FxSet<u32> = flow.members.iter().copied().collect();
         let mut named: FxSet<TaskKey> = FxSet::default();
         for &slot in &flow.members {
             let task = &self.graph[NodeIndex::new(slot as usize)];
-            self.task_order.mark(slot);
+            self.task_order.mark(slot, task.last_updated);
             self.postings.update(slot, task.keys(), Keys::NONE);
             named.extend([&task.parent, &task.root, &task.chord_callback, &task.chord_body_first].into_iter().flatten().cloned());
             if let Some(g) = &task.group {

@@ -4,7 +4,7 @@
 //! capped exponential backoff, and never gives up: the server stays up while Redis is down.
 //! Reading and applying overlap: a reader task pulls the next batch from Redis and decodes it while
 //! a dedicated thread applies the previous one, so ingest runs at the slower of the two rather than
-//! their sum, and decoding (a third of an event's cost) is off the thread that holds the store.
+//! their sum, and decoding (most of an event's cost) is off the thread that holds the store.
 //! A stream that restarts behind the last id read (Redis restarted without its data, or the key
 //! deleted) is noticed, counted in health as a reset, and read again from its beginning.
 

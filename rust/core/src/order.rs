@@ -47,7 +47,7 @@ impl Order {
         }
     }
 
-    pub fn is_settled(&self) -> bool {
+    fn is_settled(&self) -> bool {
         self.marked.is_empty()
     }
 

@@ -9,6 +9,7 @@ pub mod consumer;
 mod engine;
 pub mod error;
 pub mod event;
+pub mod event_log;
 pub mod feed;
 mod hash;
 mod json;

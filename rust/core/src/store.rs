@@ -10,6 +10,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 
 use crate::event::TaskEvent;
+use crate::event_log::{EventLog, StoredEvent};
 use crate::hash::{FxMap, FxSet};
 use crate::order::Order;
 use crate::postings::{Keys, Postings};
@@ -115,20 +116,6 @@ impl Interner {
     }
 }
 
-/// One event of a task as kept: what orders it, and the raw JSON that arrived.
-pub struct StoredEvent {
-    pub state: State,
-    pub retries: u32,
-    pub timestamp: Micros,
-    pub raw: Box<[u8]>,
-}
-
-impl StoredEvent {
-    pub fn rank(&self) -> Rank {
-        Rank::new(self.state, self.retries, self.timestamp)
-    }
-}
-
 /// A value of a task together with the rank of the event that set it: the highest rank wins,
 /// so the value does not depend on arrival order.
 #[derive(Clone, Copy)]
@@ -188,7 +175,7 @@ pub struct Task {
     pub eta: Option<Micros>,
     pub first_seen: Micros,
     pub last_updated: Micros,
-    pub events: Vec<StoredEvent>,
+    pub events: EventLog,
     /// Union-find link: the flow this task belongs to is found by following it.
     flow_link: u32,
 }
@@ -214,7 +201,7 @@ impl Task {
             eta: None,
             first_seen: Micros::MAX,
             last_updated: Micros::MIN,
-            events: Vec::new(),
+            events: EventLog::default(),
             flow_link: slot,
         }
     }
@@ -233,16 +220,16 @@ impl Task {
     /// The events a payload search reads: the first sent (args and kwargs as published) and the
     /// one that set the state (result or exception). Celery repeats args on every event, so
     /// reading the others would only multiply the cost of a scan.
-    pub fn payload_events(&self) -> impl Iterator<Item = &StoredEvent> {
-        let first = self.events.iter().min_by_key(|e| e.rank());
-        let last = self.events.iter().max_by_key(|e| e.rank());
-        let last = last.filter(|l| first.is_none_or(|f| !std::ptr::eq(*l, f)));
+    pub fn payload_events(&self) -> impl Iterator<Item = StoredEvent<'_>> {
+        let first = self.events.iter().min_by_key(StoredEvent::rank);
+        let last = self.events.iter().max_by_key(StoredEvent::rank);
+        let last = last.filter(|l| first.is_none_or(|f| l.rank() != f.rank()));
         first.into_iter().chain(last)
     }
 
     /// Events in lifecycle order (attempt, phase, time), the order detail views show.
-    pub fn events_in_order(&self) -> Vec<&StoredEvent> {
-        let mut events: Vec<&StoredEvent> = self.events.iter().collect();
+    pub fn events_in_order(&self) -> Vec<StoredEvent<'_>> {
+        let mut events: Vec<StoredEvent<'_>> = self.events.iter().collect();
         events.sort_by_key(|e| (e.retries, e.state.is_terminal(), e.state, e.timestamp));
         events
     }
@@ -425,7 +412,7 @@ impl Store {
             None => (self.insert(&key), true),
         };
         let task = self.task(slot);
-        if task.events.iter().any(|e| e.state == state && e.retries == ev.retries && e.timestamp == timestamp) {
+        if task.events.contains(state, ev.retries, timestamp) {
             return (Applied::Duplicate, key);
         }
         let rank = Rank::new(state, ev.retries, timestamp);
@@ -452,7 +439,7 @@ impl Store {
         }
         self.signatures[slot as usize] |= signature;
         let task = self.task_mut(slot);
-        task.events.push(StoredEvent { state, retries: ev.retries, timestamp, raw: raw.into() });
+        task.events.push(state, ev.retries, timestamp, raw);
         if rank > task.rank {
             task.rank = rank;
             task.state = state;

@@ -1,7 +1,8 @@
 //! Decoding wire events (DESIGN §3), tolerant of what real producers write.
 //!
-//! Only the fields the engine indexes are parsed, borrowing from the input; the whole entry is
-//! kept as the raw bytes that arrived so detail views return it untouched. Unknown fields are
+//! Only the fields the engine indexes are parsed, borrowing from the input (`crate::scan` reads the
+//! members and checks the rest is JSON); the whole entry is kept as the raw bytes that arrived so
+//! detail views return it untouched. Unknown fields are
 //! ignored, missing ones are `None`, a field of the wrong type reads as absent rather than
 //! failing the event, and naive timestamps are UTC.
 
@@ -9,8 +10,8 @@ use std::borrow::Cow;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
+use crate::scan::{Malformed, Members, Value};
 use crate::state::State;
 use crate::time::{self, Micros};
 
@@ -111,10 +112,10 @@ impl SkipReason {
 
 /// Decode one entry's `data` bytes.
 pub fn decode(raw: &[u8]) -> Result<Decoded<'_>, SkipReason> {
-    // serde_json skips the strings of fields we do not index without checking their UTF-8, yet the
-    // raw bytes are served back inside JSON answers: check the whole entry once (and parse it as str).
+    // The scanner steps over the strings of members we do not read without looking at their
+    // characters, yet the raw bytes are served back inside JSON answers: check the whole entry once.
     let text = std::str::from_utf8(raw).map_err(|_| SkipReason::Malformed)?;
-    let fields: Fields<'_> = serde_json::from_str(text).map_err(|_| SkipReason::Malformed)?;
+    let fields = Fields::read(text).map_err(|Malformed| SkipReason::Malformed)?;
     if let Some(event_type) = fields.event_type {
         return Ok(Decoded::Worker(WorkerEvent {
             event_type,
@@ -181,76 +182,73 @@ struct Fields<'a> {
     heartbeat_interval: Option<Micros>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Fields<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'a>, M::Error> {
-                let mut out = Fields::default();
-                // Keys through `Loose` so they are borrowed: serde's own `Cow<str>` always copies,
-                // which was an allocation per field of every event.
-                while let Some(Loose(key)) = map.next_key::<Loose<Cow<'de, str>>>()? {
-                    match key.as_deref().unwrap_or_default() {
-                        "event_type" => out.event_type = map.next_value::<Loose<Cow<'de, str>>>()?.0,
-                        "task_id" => out.task_id = text(&mut map)?,
-                        "name" => out.name = text(&mut map)?,
-                        "state" => out.state = map.next_value::<Loose<State>>()?.0,
-                        "timestamp" => out.timestamp = map.next_value::<Loose<Timestamp>>()?.0.map(|t| t.0),
-                        "parent_id" => out.parent_id = text(&mut map)?,
-                        "root_id" => out.root_id = text(&mut map)?,
-                        "group_id" => out.group_id = text(&mut map)?,
-                        "chord_id" => out.chord_id = text(&mut map)?,
-                        "args" => out.payload[0] = Some(map.next_value::<&'de RawValue>()?.get()),
-                        "kwargs" => out.payload[1] = Some(map.next_value::<&'de RawValue>()?.get()),
-                        "result" => out.payload[2] = Some(map.next_value::<&'de RawValue>()?.get()),
-                        "exception" => out.payload[3] = Some(map.next_value::<&'de RawValue>()?.get()),
-                        "chord_callback_id" => out.chord_callback_id = text(&mut map)?,
-                        "chord_body_first_id" => out.chord_body_first_id = text(&mut map)?,
-                        "trace_id" => out.trace_id = text(&mut map)?,
-                        "retries" => out.retries = map.next_value::<Loose<u32>>()?.0,
-                        "exception_type" => out.exception_type = text(&mut map)?,
-                        "hostname" => out.hostname = text(&mut map)?,
-                        "queue" => out.queue = text(&mut map)?,
-                        "routing_key" => out.routing_key = text(&mut map)?,
-                        "eta" => out.eta = map.next_value::<Loose<Timestamp>>()?.0.map(|t| t.0),
-                        "pid" => out.pid = map.next_value::<Loose<u32>>()?.0,
-                        "registered_tasks" => {
-                            out.registered_tasks = map
-                                .next_value::<Lenient<Vec<Loose<Cow<'de, str>>>>>()?
-                                .0
-                                .unwrap_or_default()
-                                .into_iter()
-                                .filter_map(|t| t.0)
-                                .collect();
-                        }
-                        "task_definitions" => {
-                            out.task_definitions = map.next_value::<Lenient<Definitions>>()?.0.unwrap_or_default().0;
-                        }
-                        "heartbeat_interval" => out.heartbeat_interval = map.next_value::<Loose<Seconds>>()?.0.map(|s| s.0),
-                        "transport" => out.transport = map.next_value::<Lenient<Counters>>()?.0.map(|c| c.0),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+impl<'a> Fields<'a> {
+    /// Read an entry's members: the ones decoding needs are read, the rest only checked.
+    fn read(text: &'a str) -> Result<Fields<'a>, Malformed> {
+        let mut out = Fields::default();
+        let mut m = Members::of(text)?;
+        while let Some(key) = m.next_key()? {
+            match &*key {
+                "event_type" => out.event_type = m.text()?,
+                "task_id" => out.task_id = text_of(m.text()?),
+                "name" => out.name = text_of(m.text()?),
+                "state" => out.state = scalar(m.value()?),
+                "timestamp" => out.timestamp = scalar(m.value()?).map(|t: Timestamp| t.0),
+                "parent_id" => out.parent_id = text_of(m.text()?),
+                "root_id" => out.root_id = text_of(m.text()?),
+                "group_id" => out.group_id = text_of(m.text()?),
+                "chord_id" => out.chord_id = text_of(m.text()?),
+                "args" => out.payload[0] = Some(m.raw()?),
+                "kwargs" => out.payload[1] = Some(m.raw()?),
+                "result" => out.payload[2] = Some(m.raw()?),
+                "exception" => out.payload[3] = Some(m.raw()?),
+                "chord_callback_id" => out.chord_callback_id = text_of(m.text()?),
+                "chord_body_first_id" => out.chord_body_first_id = text_of(m.text()?),
+                "trace_id" => out.trace_id = text_of(m.text()?),
+                "retries" => out.retries = scalar(m.value()?),
+                "exception_type" => out.exception_type = text_of(m.text()?),
+                "hostname" => out.hostname = text_of(m.text()?),
+                "queue" => out.queue = text_of(m.text()?),
+                "routing_key" => out.routing_key = text_of(m.text()?),
+                "eta" => out.eta = scalar(m.value()?).map(|t: Timestamp| t.0),
+                "pid" => out.pid = scalar(m.value()?),
+                // Compound members come only on worker events (rare): read again by serde.
+                "registered_tasks" => {
+                    let names: Option<Vec<Loose<Cow<'a, str>>>> = serde_json::from_str(m.raw()?).ok();
+                    out.registered_tasks = names.unwrap_or_default().into_iter().filter_map(|t| t.0).collect();
                 }
-                Ok(out)
+                "task_definitions" => {
+                    out.task_definitions = serde_json::from_str::<Definitions>(m.raw()?).map(|d| d.0).unwrap_or_default();
+                }
+                "heartbeat_interval" => out.heartbeat_interval = scalar(m.value()?).map(|s: Seconds| s.0),
+                "transport" => out.transport = serde_json::from_str::<Counters>(m.raw()?).ok().map(|c| c.0),
+                _ => m.skip()?,
             }
         }
-        d.deserialize_map(V(std::marker::PhantomData))
+        Ok(out)
     }
 }
 
-fn text<'de, M: MapAccess<'de>>(map: &mut M) -> Result<Option<Cow<'de, str>>, M::Error> {
-    Ok(map.next_value::<Loose<Cow<'de, str>>>()?.0.filter(|s| !s.is_empty()))
+/// A scalar from a member's value; a value of the wrong kind reads as `None`.
+fn scalar<'a, T: Scalar<'a>>(value: Value<'a>) -> Option<T> {
+    match value {
+        Value::Str(Cow::Borrowed(s)) => T::from_borrowed(s),
+        Value::Str(Cow::Owned(s)) => T::from_str(&s),
+        Value::U64(v) => T::from_u64(v),
+        Value::I64(v) => T::from_i64(v),
+        Value::F64(v) => T::from_f64(v),
+        Value::Bool(b) => T::from_bool(b),
+        Value::Null | Value::Container => None,
+    }
 }
 
-/// A scalar read in one pass over the input: whatever JSON value is there is consumed, and one
-/// of the wrong shape reads as `None`. This is the ingest hot path, so nothing is buffered or
-/// parsed twice, and strings without escapes are borrowed from the input.
+/// A text member: an empty string reads as absent.
+fn text_of(text: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
+    text.filter(|s| !s.is_empty())
+}
+
+/// A scalar read by serde (inside worker events' compound members): whatever JSON value is there
+/// is consumed, and one of the wrong shape reads as `None`; strings without escapes are borrowed.
 struct Loose<T>(Option<T>);
 
 /// How a scalar is made from each kind of JSON value; the defaults refuse.
@@ -379,7 +377,7 @@ impl<'de, T: Scalar<'de>> Deserialize<'de> for Loose<T> {
 }
 
 /// `T` if a compound value has T's shape, else `None` (the value is still consumed). Only worker
-/// events (rare) carry compound fields, so buffering the value and reading it again is fine here.
+/// events (rare) carry compound members, so buffering the value and reading it again is fine here.
 struct Lenient<T>(Option<T>);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
@@ -590,6 +588,132 @@ mod tests {
             let raw = format!(r#"{{"event_type":"worker_heartbeat","hostname":"w",{odd}}}"#);
             let Ok(Decoded::Worker(w)) = decode(raw.as_bytes()) else { panic!("{odd}") };
             assert_eq!(w.transport, None, "{odd}");
+        }
+    }
+
+    /// What serde_json reads in a task entry, member by member: the reference `decode` must match.
+    fn reference(text: &str) -> Option<Result<Decoded<'static>, SkipReason>> {
+        use serde_json::Value as J;
+        let v: J = serde_json::from_str(text).ok()?;
+        let J::Object(m) = v else { return Some(Err(SkipReason::Malformed)) };
+        let owned = |k: &str| m.get(k).and_then(J::as_str).map(|s| Cow::<'static, str>::Owned(s.to_owned()));
+        let text_of = |k: &str| owned(k).filter(|s| !s.is_empty());
+        let time = |k: &str| match m.get(k) {
+            Some(J::String(s)) => time::parse_iso(s),
+            Some(J::Number(n)) => n.as_f64().and_then(time::from_epoch_seconds),
+            _ => None,
+        };
+        let small = |k: &str| m.get(k).and_then(J::as_u64).and_then(|n| u32::try_from(n).ok());
+        let Some(task_id) = text_of("task_id") else { return Some(Err(SkipReason::NoTaskId)) };
+        let Some(state) = m.get("state").and_then(J::as_str).and_then(State::parse) else {
+            return Some(Err(SkipReason::UnknownState));
+        };
+        let Some(timestamp) = time("timestamp") else { return Some(Err(SkipReason::NoTimestamp)) };
+        Some(Ok(Decoded::Task(TaskEvent {
+            task_id,
+            name: text_of("name"),
+            state: Some(state),
+            timestamp: Some(timestamp),
+            parent_id: text_of("parent_id"),
+            root_id: text_of("root_id"),
+            group_id: text_of("group_id"),
+            chord_id: text_of("chord_id"),
+            chord_callback_id: text_of("chord_callback_id"),
+            chord_body_first_id: text_of("chord_body_first_id"),
+            trace_id: text_of("trace_id"),
+            retries: small("retries").unwrap_or(0),
+            exception_type: text_of("exception_type"),
+            hostname: text_of("hostname"),
+            queue: text_of("queue"),
+            routing_key: text_of("routing_key"),
+            eta: time("eta"),
+            payload: [None; 4], // compared apart: raw text, not values
+        })))
+    }
+
+    fn json_value(depth: u32) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            (0u32..2_000_000_000, 0u32..1_000_000).prop_map(|(s, us)| format!("{s}.{us:06}")),
+            Just("-0".to_owned()),
+            Just("1e3".to_owned()),
+            Just("2.5E-2".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            "[a-z_\\-]{0,40}".prop_map(|s| format!("\"{s}\"")),
+            Just(r#""2025-01-01T00:00:00.5""#.to_owned()),
+            Just(r#""2025-01-01T00:00:00Z""#.to_owned()),
+            Just(r#""SUCCESS""#.to_owned()),
+            Just(r#""started""#.to_owned()),
+            Just(r#""a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00 é 😀""#.to_owned()),
+        ];
+        leaf.prop_recursive(depth, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(" , "))),
+                proptest::collection::vec(("[a-z]{1,6}", inner), 0..4).prop_map(|v| {
+                    format!("{{{}}}", v.iter().map(|(k, x)| format!("\"{k}\":{x}")).collect::<Vec<_>>().join(","))
+                }),
+            ]
+        })
+    }
+
+    const KEYS: [&str; 24] = [
+        "task_id", "name", "state", "timestamp", "parent_id", "root_id", "group_id", "chord_id", "args", "kwargs",
+        "result", "exception", "chord_callback_id", "chord_body_first_id", "trace_id", "retries", "exception_type",
+        "hostname", "queue", "routing_key", "eta", "traceback", "unknown", "task\\u005fid",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Generated entries, some then damaged: decoding accepts exactly what serde_json reads,
+        /// refuses anything that is not JSON, and reads the same values.
+        #[test]
+        fn decodes_as_serde_json_reads(
+            members in proptest::collection::vec((0usize..KEYS.len(), json_value(3)), 0..14),
+            spaces in proptest::collection::vec(proptest::sample::select(vec!["", "", " ", "\n\t", "\r "]), 64),
+            damage in proptest::collection::vec((0usize..10_000, proptest::sample::select(b"{}[]:,\"\\0-.e x\x01".to_vec()), 0u8..6), 0..3),
+        ) {
+            let sp = |i: usize| spaces[i % spaces.len()];
+            let body: Vec<String> = members.iter().enumerate()
+                .map(|(i, (k, v))| format!("{}\"{}\"{}:{}{}", sp(i), KEYS[*k], sp(i + 1), sp(i + 2), v))
+                .collect();
+            let mut raw = format!("{}{{{}}}{}", sp(40), body.join(","), sp(41)).into_bytes();
+            for &(at, byte, how) in &damage {
+                let mut at = at % (raw.len() + 1);
+                if how >= 4 {
+                    // Next to structure, where one byte more or less changes the grammar most.
+                    at += raw[at..].iter().position(|b| b"{}[]:,\"0123456789".contains(b)).unwrap_or(0);
+                }
+                match how % 4 {
+                    0 => raw.insert(at, byte),
+                    1 if at < raw.len() => { raw.remove(at); }
+                    2 => raw.truncate(at),
+                    _ if at < raw.len() => raw[at] = byte,
+                    _ => {}
+                }
+            }
+            let got = decode(&raw);
+            let text = std::str::from_utf8(&raw);
+            let is_json = text.is_ok_and(|t| serde_json::from_str::<&serde_json::value::RawValue>(t).is_ok());
+            if got != Err(SkipReason::Malformed) {
+                proptest::prop_assert!(is_json, "accepted what is not JSON: {:?}", text);
+            }
+            if let Some(want) = text.ok().and_then(reference) {
+                if let (Ok(Decoded::Task(g)), Ok(Decoded::Task(w))) = (&got, &want) {
+                    proptest::prop_assert_eq!(&TaskEvent { payload: [None; 4], ..g.clone() }, w);
+                    let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+                    for (i, key) in ["args", "kwargs", "result", "exception"].into_iter().enumerate() {
+                        let read = g.payload[i].map(|p| serde_json::from_str::<serde_json::Value>(p).unwrap());
+                        proptest::prop_assert_eq!(read.as_ref(), v.get(key), "{}", key);
+                    }
+                } else {
+                    proptest::prop_assert_eq!(got, want);
+                }
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod order;
 pub mod postings;
 pub mod query;
 pub mod resp;
+mod scan;
 mod search;
 pub mod state;
 pub mod stats;

@@ -32,7 +32,7 @@ pub enum Value<'a> {
 }
 
 /// The members of one object, read in order: [`Members::next_key`], then one of
-/// [`Members::value`], [`Members::raw`] or [`Members::skip`] for its value.
+/// [`Members::text`], [`Members::value`], [`Members::raw`] or [`Members::skip`] for its value.
 pub struct Members<'a> {
     text: &'a str,
     at: usize,

@@ -2,9 +2,8 @@
 //!
 //! Only the fields the engine indexes are parsed, borrowing from the input (`crate::scan` reads the
 //! members and checks the rest is JSON); the whole entry is kept as the raw bytes that arrived so
-//! detail views return it untouched. Unknown fields are
-//! ignored, missing ones are `None`, a field of the wrong type reads as absent rather than
-//! failing the event, and naive timestamps are UTC.
+//! detail views return it untouched. Unknown fields are ignored, missing ones are `None`, a field of
+//! the wrong type reads as absent rather than failing the event, and naive timestamps are UTC.
 
 use std::borrow::Cow;
 

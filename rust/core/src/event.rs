@@ -478,12 +478,6 @@ impl<'de> Deserialize<'de> for Counters {
     }
 }
 
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Lenient(None)
-    }
-}
-
 impl<T> Default for Loose<T> {
     fn default() -> Self {
         Loose(None)

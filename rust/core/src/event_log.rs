@@ -48,14 +48,6 @@ impl EventLog {
         self.entries.push(Entry { timestamp, end, retries, state });
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The events in the order they arrived.
     pub fn iter(&self) -> impl Iterator<Item = StoredEvent<'_>> {
         let starts = std::iter::once(0).chain(self.entries.iter().map(|e| e.end));
@@ -94,6 +86,6 @@ mod tests {
         );
         assert!(log.contains(State::Success, 1, 3));
         assert!(!log.contains(State::Success, 0, 3));
-        assert_eq!(log.len(), 3);
+        assert_eq!(log.iter().count(), 3);
     }
 }

@@ -745,7 +745,7 @@ mod tests {
         for s in [&forward, &backward] {
             let t = s.task(s.slot("a").unwrap());
             assert_eq!(t.state, State::Success);
-            assert_eq!(t.events.len(), 3);
+            assert_eq!(t.events.iter().count(), 3);
         }
     }
 

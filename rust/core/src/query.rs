@@ -90,14 +90,21 @@ pub fn list_tasks(store: &Store, f: &TaskFilter, live: &Liveness) -> Vec<u8> {
             let count = sel.as_ref().map_or(store.len(), Selection::count);
             let needle = f.search.as_deref().map(Needle::new);
             // A search whose signature rules out most tasks reads only the few it lets through.
-            let candidates = needle.as_ref().filter(|n| n.selective()).map(|n| {
-                (0..store.signatures.len() as u32)
-                    .filter(|&s| n.may_match(store.signatures[s as usize]))
-                    .filter(|&s| sel.as_ref().is_none_or(|sel| sel.contains(s)))
-                    .collect::<Vec<u32>>()
+            let candidates = needle.as_ref().filter(|n| n.selective()).and_then(|n| {
+                let few = store.len() / GATHER_BELOW;
+                let mut slots = Vec::new();
+                for s in 0..store.signatures.len() as u32 {
+                    if n.may_match(&store.signatures[s as usize]) && sel.as_ref().is_none_or(|sel| sel.contains(s)) {
+                        if slots.len() == few {
+                            return None; // too many to gather: walking from the newest finds a page sooner
+                        }
+                        slots.push(s);
+                    }
+                }
+                Some(slots)
             });
             let newest_first: Box<dyn Iterator<Item = u32>> = match (&sel, candidates) {
-                (_, Some(mut slots)) if slots.len().saturating_mul(GATHER_BELOW) < store.len() => {
+                (_, Some(mut slots)) => {
                     slots.sort_unstable_by_key(|&s| std::cmp::Reverse((store.task(s).last_updated, s)));
                     Box::new(slots.into_iter())
                 }
@@ -116,7 +123,7 @@ pub fn list_tasks(store: &Store, f: &TaskFilter, live: &Liveness) -> Vec<u8> {
             };
             let mut matches = newest_first.filter(|&slot| {
                 // The dense signatures first: most tasks are ruled out without touching them.
-                needle.as_ref().is_none_or(|n| n.may_match(store.signatures[slot as usize]))
+                needle.as_ref().is_none_or(|n| n.may_match(&store.signatures[slot as usize]))
                     && (lo..=hi).contains(&store.task(slot).last_updated)
                     && f.matches(store, slot, needle.as_ref())
             });

@@ -14,7 +14,7 @@ use crate::event_log::{EventLog, StoredEvent};
 use crate::hash::{FxMap, FxSet};
 use crate::order::Order;
 use crate::postings::{Keys, Postings};
-use crate::search;
+use crate::search::Signature;
 use crate::state::{Rank, State};
 use crate::time::Micros;
 
@@ -290,9 +290,9 @@ pub struct Store {
     pub postings: Postings,
     /// Per task name: how many tasks ran it and when one last did.
     pub name_stats: FxMap<Sym, NameStats>,
-    /// Per slot, the payload search signature of the task there (`crate::search`); 0 for a free
+    /// Per slot, the payload search signature of the task there (`crate::search`); empty for a free
     /// slot. Dense, so a search scans a million of them in a few milliseconds.
-    pub signatures: Vec<u128>,
+    pub signatures: Vec<Signature>,
     evicted: u64,
 }
 
@@ -433,11 +433,12 @@ impl Store {
         let [name, hostname, exception_type, queue, routing_key] =
             std::array::from_fn(|i| fields[i].as_deref().filter(|_| wanted[i]).map(|v| self.strings.intern(v)));
 
-        let signature = ev.payload.iter().flatten().fold(0, |sig, value| sig | search::signature(value.as_bytes()));
+        let signature = ev.payload.iter().flatten().fold(Signature::default(), |sig, value| sig.union(Signature::of(value.as_bytes())));
         if self.signatures.len() <= slot as usize {
-            self.signatures.resize(slot as usize + 1, 0);
+            self.signatures.resize(slot as usize + 1, Signature::default());
         }
-        self.signatures[slot as usize] |= signature;
+        let kept = &mut self.signatures[slot as usize];
+        *kept = kept.union(signature);
         let task = self.task_mut(slot);
         task.events.push(state, ev.retries, timestamp, raw);
         if rank > task.rank {
@@ -682,7 +683,7 @@ impl Store {
         for &slot in &flow.members {
             self.graph.remove_node(NodeIndex::new(slot as usize));
             if let Some(signature) = self.signatures.get_mut(slot as usize) {
-                *signature = 0;
+                *signature = Signature::default();
             }
         }
         self.evicted += flow.members.len() as u64;

@@ -343,16 +343,18 @@ def write_section(name: str, text: str) -> None:
 
 
 def producer_section() -> str:
-    """The newest full table of bench/producer/RESULTS.md (the producer-overhead part of `run`)."""
+    """The newest table of bench/producer/RESULTS.md that compares every mode, else the newest table (the
+    producer-overhead part of `run`): a quick `--modes plain,stemtrace` run does not replace the comparison."""
     entries = (PRODUCER_MD.read_text() if PRODUCER_MD.exists() else "").split("\n## ")[1:]
-    latest = next((e for e in reversed(entries) if "| worker | CPU per task" in e), None)
+    tables = [e for e in entries if "| worker | CPU per task" in e]
+    latest = next((e for e in reversed(tables) if "with stemtrace 0.4.5" in e), tables[-1] if tables else None)
     if latest is None:
         return "## Producer overhead\n\nNo run recorded yet (`.venv/bin/python -m bench.producer.run`).\n"
     title, _, rest = latest.partition("\n")
     return (
         "## Producer overhead (worker CPU per task, publishing CPU per event)\n\n"
-        f"Latest run of `bench/producer/run.py` ({title.strip()}; history in "
-        "[bench/producer/RESULTS.md](../bench/producer/RESULTS.md)):\n\n" + rest.strip() + "\n"
+        f"Latest run of `bench/producer/run.py` with the peers ({title.strip()}; later and quicker runs and the "
+        "history in [bench/producer/RESULTS.md](../bench/producer/RESULTS.md)):\n\n" + rest.strip() + "\n"
     )
 
 
@@ -387,9 +389,10 @@ producer section after each producer run of `bench/compare/run` (or by `python -
   cap raised from its 10,000 default so it keeps every task; Flower with `--max_tasks` raised likewise.
 - **The floor**: each server's cheapest route (ours `/api/health/live`, 0.4.5 `/api/health`, Flower
   `/healthcheck`) timed like the others: what its HTTP stack costs per request before any data is read.
-- **Producer overhead**: `bench/producer/run.py`, 20,000 trivial tasks through a real prefork worker with one
-  child, rounds in rotating order; CPU of the worker process tree per task, and CPU per published task in
-  the publishing process.
+- **Producer overhead**: `bench/producer/run.py`, 20,000 trivial tasks queued first, then drained by a real
+  prefork worker with one child (told to consume them after its warm-up, so it runs at full speed whatever
+  the publisher's pace; since 2026-12-06), rounds in rotating order; CPU of the worker process tree per
+  task, and CPU per published task in the publishing process.
 """
 
 

@@ -15,25 +15,25 @@ use crate::event::{decode, Decoded};
 pub struct Signature([u64; 4]);
 
 impl Signature {
-    /// Bits set by the trigrams of `bytes`, ASCII-lowercased. Runs over every payload of every
-    /// event ingested, so each byte is lowercased once and the bit set without a branch.
+    /// Bits set by the trigrams of `bytes`, ASCII-lowercased.
     pub fn of(bytes: &[u8]) -> Signature {
-        let mut words = [0u64; 4];
+        let mut signature = Signature::default();
+        signature.add(bytes);
+        signature
+    }
+
+    /// Also set the bits of the trigrams of `bytes`. Runs over every payload of every event
+    /// ingested, so each byte is lowercased once and the bit set without a branch.
+    pub fn add(&mut self, bytes: &[u8]) {
         let mut trigram = 0u32;
         for (i, &b) in bytes.iter().enumerate() {
             trigram = (trigram << 8 | u32::from(b.to_ascii_lowercase())) & 0x00FF_FFFF;
             if i >= 2 {
                 // Fibonacci hashing: the top 8 bits of the product spread neighbouring trigrams over the 256 bits.
                 let bit = trigram.wrapping_mul(0x9E37_79B1) >> 24;
-                words[(bit >> 6) as usize] |= 1u64 << (bit & 63);
+                self.0[(bit >> 6) as usize] |= 1u64 << (bit & 63);
             }
         }
-        Signature(words)
-    }
-
-    /// Every bit of both.
-    pub fn union(self, other: Signature) -> Signature {
-        Signature(std::array::from_fn(|i| self.0[i] | other.0[i]))
     }
 
     /// Whether every bit of `other` is set here.
@@ -165,13 +165,13 @@ mod tests {
     #[test]
     fn signature_sets_the_bit_of_each_lowercased_trigram() {
         let by_definition = |bytes: &[u8]| {
-            bytes.windows(3).fold(Signature::default(), |sig, w| {
+            let mut words = [0u64; 4];
+            for w in bytes.windows(3) {
                 let t = w.iter().fold(0u32, |t, b| t << 8 | u32::from(b.to_ascii_lowercase()));
                 let bit = t.wrapping_mul(0x9E37_79B1) >> 24;
-                let mut one = [0u64; 4];
-                one[(bit / 64) as usize] = 1 << (bit % 64);
-                sig.union(Signature(one))
-            })
+                words[(bit / 64) as usize] |= 1 << (bit % 64);
+            }
+            Signature(words)
         };
         let long: String = (0..3000u32).map(|i| char::from(b' ' + (i * 7 % 95) as u8)).collect();
         for text in ["", "ab", "abc", "Order-42 and ORDER-42", "é€𝄞 mixed \0 bytes", &long] {

@@ -433,12 +433,13 @@ impl Store {
         let [name, hostname, exception_type, queue, routing_key] =
             std::array::from_fn(|i| fields[i].as_deref().filter(|_| wanted[i]).map(|v| self.strings.intern(v)));
 
-        let signature = ev.payload.iter().flatten().fold(Signature::default(), |sig, value| sig.union(Signature::of(value.as_bytes())));
         if self.signatures.len() <= slot as usize {
             self.signatures.resize(slot as usize + 1, Signature::default());
         }
-        let kept = &mut self.signatures[slot as usize];
-        *kept = kept.union(signature);
+        let signature = &mut self.signatures[slot as usize];
+        for value in ev.payload.iter().flatten() {
+            signature.add(value.as_bytes());
+        }
         let task = self.task_mut(slot);
         task.events.push(state, ev.retries, timestamp, raw);
         if rank > task.rank {

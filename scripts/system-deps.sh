@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Install what the test suites need from Debian when it is missing: redis-server (only if no Redis
-# answers on 127.0.0.1:6379), rabbitmq-server (only if nothing answers on 127.0.0.1:5672; the tests then
-# start their own nodes) and chromium (the browser tests).
+# Install what the test suites need from Debian when it is missing: redis-server (the tests also start
+# private ones: restarts, TLS), openssl (the TLS tests' certificates), rabbitmq-server (only if nothing
+# answers on 127.0.0.1:5672; the tests then start their own nodes) and chromium (the browser tests).
 # Fails with a clear message where installing is impossible; never lets a suite be skipped.
 set -euo pipefail
 
 need=()
-redis_answers() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && [[ $line == +PONG* ]]) 2>/dev/null; }
-if ! redis_answers && ! command -v redis-server >/dev/null; then need+=(redis-server); fi
+if ! command -v redis-server >/dev/null; then need+=(redis-server); fi
+if ! command -v openssl >/dev/null; then need+=(openssl); fi
 rabbitmq_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 if ! rabbitmq_answers && [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then need+=(rabbitmq-server); fi
 if [[ ! -x /usr/bin/chromium ]]; then need+=(chromium); fi

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::engine::{decode_all, Engine, Entry};
+use crate::redis_url;
 use crate::resp::{self, Batch};
 use crate::supervise::{self, Follower, Handle};
 
@@ -95,7 +96,7 @@ async fn follow(
     backoff: &mut Duration,
     batches: &mpsc::Sender<Decoded>,
 ) -> redis::RedisResult<()> {
-    let client = redis::Client::open(url)?;
+    let client = redis_url::client(url)?;
     // A blocking XREAD outlives the default 500 ms response timeout: disable it on this connection.
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))

@@ -16,6 +16,7 @@ mod json;
 pub mod order;
 pub mod postings;
 pub mod query;
+mod redis_url;
 pub mod resp;
 mod scan;
 mod search;

@@ -1,0 +1,85 @@
+"""Events over TLS (``rediss://``): a real worker writes them and the engine reads them from a Redis that speaks
+only TLS, with one URL for both, written as Celery and redis-py users write it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from stemtrace.engine import create_engine
+from tests.support.redis_server import TlsRedis
+from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
+    server = TlsRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+@pytest.mark.parametrize("verify", ["ca", "none"])
+def test_a_worker_and_the_engine_share_a_tls_redis(
+    tls_redis: TlsRedis,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+    verify: str,
+) -> None:
+    # Verified against the server's CA, or not verified at all in the ssl module's spelling Celery documents.
+    url = tls_redis.url(f"ssl_ca_certs={tls_redis.ca}" if verify == "ca" else "ssl_cert_reqs=CERT_NONE")
+    worker = celery_worker_factory(pool="solo", env={"STEMTRACE_TRANSPORT_URL": url})
+    engine = create_engine(url, stream_prefix, 1000)
+    engine.start()
+    try:
+        result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
+        assert result.get(timeout=20) == 5
+
+        def task() -> dict[str, Any] | None:
+            found = engine.get_task(result.id)
+            return orjson.loads(found)["task"] if found else None
+
+        done = until("the task's SUCCESS, read over TLS", lambda: (t := task()) and t["state"] == "SUCCESS" and t)
+        # The worker's events (this process publishes without stemtrace: no PENDING).
+        assert [e["state"] for e in done["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
+        assert done["events"][-1]["result"] == 5
+        assert orjson.loads(engine.health())["consumer_connected"] is True
+    finally:
+        engine.stop()
+
+
+def test_an_untrusted_server_is_a_clear_error_not_a_crash(tls_redis: TlsRedis, stream_prefix: str) -> None:
+    engine = create_engine(tls_redis.url("ssl_cert_reqs=required"), stream_prefix, 1000)  # the system's CAs
+    engine.start()
+    try:
+        health = until("the reason in health", lambda: (h := orjson.loads(engine.health()))["last_error"] and h)
+        assert "certificate" in health["last_error"]
+        assert health["consumer_running"] is True and health["consumer_connected"] is False
+    finally:
+        engine.stop()
+
+
+def test_an_unreadable_ca_file_is_named(tls_redis: TlsRedis, stream_prefix: str, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    engine = create_engine(tls_redis.url(f"ssl_ca_certs={missing}"), stream_prefix, 1000)
+    engine.start()
+    try:
+        health = until("the reason in health", lambda: (h := orjson.loads(engine.health()))["last_error"] and h)
+        assert f"cannot read {missing}" in health["last_error"]
+    finally:
+        engine.stop()

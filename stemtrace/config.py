@@ -1,7 +1,8 @@
 """Producer configuration: one frozen :class:`StemtraceConfig`, built from arguments, environment and Celery.
 
 Precedence, highest first: an explicit argument to :func:`build_config` (``stemtrace.init``), then the
-``STEMTRACE_*`` environment variables, then Celery's own ``broker_url``, then the defaults below.
+``STEMTRACE_*`` environment variables, then Celery's own ``broker_url`` (with its ``broker_use_ssl``), then
+the defaults below.
 
 Environment variables read here: ``STEMTRACE_TRANSPORT_URL`` (or ``STEMTRACE_BROKER_URL``),
 ``STEMTRACE_PREFIX``, ``STEMTRACE_TTL``, and ``STEMTRACE_<FIELD>`` for every other field
@@ -16,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stemtrace.errors import ConfigurationError
 
@@ -171,7 +172,29 @@ def _celery_broker_url(app: Any) -> str | None:
         url = conf.get("broker_url") or conf.get("broker_write_url")
     if isinstance(url, (list, tuple)):
         url = url[0] if url else None
-    return url if isinstance(url, str) and url else None
+    if not isinstance(url, str) or not url:
+        return None
+    return _with_broker_tls(normalize_transport_url(url), conf.get("broker_use_ssl") if conf is not None else None)
+
+
+_TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+_CERT_REQS = {0: "none", 1: "optional", 2: "required"}  # ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED
+
+
+def _with_broker_tls(url: str, use_ssl: Any) -> str:
+    """A Redis broker URL with Celery's ``broker_use_ssl`` written into its query, where redis-py and the
+    server's engine read TLS options: Celery keeps them beside the URL, and without them the events would go
+    unencrypted or fail verification. Options the URL already has win."""
+    if not use_ssl or urlsplit(url).scheme.lower() not in ("redis", "rediss"):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key in _TLS_OPTIONS if isinstance(use_ssl, Mapping) else ():
+        value = use_ssl.get(key)
+        if value is None or key in query:
+            continue
+        query[key] = _CERT_REQS.get(int(value), str(value)) if key == "ssl_cert_reqs" and isinstance(value, int) else str(value)
+    return urlunsplit(parts._replace(scheme="rediss", query=urlencode(query)))
 
 
 def _keys(value: Iterable[str] | str | None) -> frozenset[str]:

@@ -3,6 +3,7 @@ only TLS, with one URL for both, written as Celery and redis-py users write it."
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,11 @@ def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
     server.start()
     yield server
     server.kill()
+
+
+def _task(engine: Any, task_id: str) -> dict[str, Any] | None:
+    found = engine.get_task(task_id)
+    return orjson.loads(found)["task"] if found else None
 
 
 def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
@@ -50,15 +56,38 @@ def test_a_worker_and_the_engine_share_a_tls_redis(
         result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
         assert result.get(timeout=20) == 5
 
-        def task() -> dict[str, Any] | None:
-            found = engine.get_task(result.id)
-            return orjson.loads(found)["task"] if found else None
-
-        done = until("the task's SUCCESS, read over TLS", lambda: (t := task()) and t["state"] == "SUCCESS" and t)
+        done = until(
+            "its SUCCESS, read over TLS", lambda: (t := _task(engine, result.id)) and t["state"] == "SUCCESS" and t
+        )
         # The worker's events (this process publishes without stemtrace: no PENDING).
         assert [e["state"] for e in done["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
         assert done["events"][-1]["result"] == 5
         assert orjson.loads(engine.health())["consumer_connected"] is True
+    finally:
+        engine.stop()
+
+
+def test_a_worker_on_a_tls_broker_sends_its_events_over_tls_unasked(
+    tls_redis: TlsRedis,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+) -> None:
+    """Celery's TLS settings (``broker_use_ssl``) are what ``stemtrace.init(app)`` goes by."""
+    ca = str(tls_redis.ca)
+    worker = celery_worker_factory(
+        "tests.integration.tls_app",
+        broker_url=tls_redis.url(""),
+        result_backend=tls_redis.url(f"ssl_cert_reqs=CERT_REQUIRED&ssl_ca_certs={ca}"),  # Celery's own spelling
+        pool="solo",
+        env={"STEMTRACE_TEST_CA": ca},
+    )
+    engine = create_engine(tls_redis.url(f"ssl_ca_certs={ca}"), stream_prefix, 1000)
+    engine.start()
+    try:
+        client = worker.client_app(broker_use_ssl={"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca})
+        sent = client.send_task("tls_app.add", (2, 3))
+        done = until("the task's SUCCESS", lambda: (t := _task(engine, sent.id)) and t["state"] == "SUCCESS" and t)
+        assert done["events"][-1]["result"] == 5
     finally:
         engine.stop()
 

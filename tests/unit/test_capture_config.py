@@ -35,6 +35,28 @@ def test_broker_url_env_alias() -> None:
     assert cfg.transport_url == "rediss://h:6380/0"
 
 
+def test_celery_broker_use_ssl_goes_into_the_url() -> None:
+    """Celery keeps Redis TLS options beside the URL; they travel in its query, where redis-py and the server read
+    them (``test_tls_redis`` runs a worker configured this way)."""
+    import ssl
+
+    tls = app("redis://:pw@cache:6380/1")
+    tls.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": "/etc/ca dir/ca.pem", "other": 1}
+    cfg = build_config(tls, env={})
+    assert cfg.transport_url == "rediss://:pw@cache:6380/1?ssl_cert_reqs=required&ssl_ca_certs=%2Fetc%2Fca+dir%2Fca.pem"
+    tls = app("rediss://cache:6380/1?ssl_cert_reqs=optional")  # what the URL says wins
+    tls.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE, "ssl_certfile": "c.pem", "ssl_keyfile": "k.pem"}
+    cfg = build_config(tls, env={})
+    assert cfg.transport_url == "rediss://cache:6380/1?ssl_cert_reqs=optional&ssl_certfile=c.pem&ssl_keyfile=k.pem"
+    plain = app("amqp://guest@rabbit//")
+    plain.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE}
+    assert build_config(plain, env={}).transport_url == "amqp://guest@rabbit//"  # Redis only
+    plain = app("redis://cache/0")
+    plain.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE}
+    cfg = build_config(plain, env={"STEMTRACE_TRANSPORT_URL": "redis://events/0"})
+    assert cfg.transport_url == "redis://events/0"  # a URL of its own is taken as written
+
+
 def test_celery_spellings_are_normalised() -> None:
     assert build_config(app("redis+socket:///tmp/r.sock"), env={}).transport_url == "unix:///tmp/r.sock"
     assert build_config(app("redis://a/0;redis://b/0"), env={}).transport_url == "redis://a/0"

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stemtrace.errors import ConfigurationError
 
-SUPPORTED_SCHEMES = ("redis", "rediss", "unix", "amqp", "amqps", "pyamqp", "memory")
+SUPPORTED_SCHEMES = ("redis", "rediss", "unix", "sentinel", "amqp", "amqps", "pyamqp", "memory")
 
 # Celery spells some broker URLs its own way; these map onto what our transports understand.
 _CELERY_ALIASES = {"redis+socket": "unix", "socket": "unix", "pyamqp": "amqp"}
@@ -68,7 +68,9 @@ class StemtraceConfig:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, for messages and logs."""
+    """The URL with its password replaced by ``***``, for messages and logs (each URL of a ``;`` list)."""
+    if ";" in url:
+        return ";".join(redact_url(part) for part in url.split(";"))
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -81,9 +83,10 @@ def redact_url(url: str) -> str:
 
 
 def normalize_transport_url(url: str) -> str:
-    """Map Celery's spellings (``redis+socket://``) onto ours and take the first of a failover list."""
+    """Map Celery's spellings (``redis+socket://``) onto ours and take the first of a failover list (a list of
+    sentinels is kept whole: each of them can name the master)."""
     url = url.strip()
-    if ";" in url:  # Celery failover list: "redis://a;redis://b"
+    if ";" in url and not url.lower().startswith("sentinel://"):  # Celery failover list: "redis://a;redis://b"
         url = url.split(";", 1)[0].strip()
     scheme, sep, rest = url.partition("://")
     if sep and scheme.lower() in _CELERY_ALIASES:
@@ -104,6 +107,11 @@ def _validate(cfg: StemtraceConfig) -> None:
             f"stemtrace cannot send events to {redact_url(url)!r}: the transport URL must start with one of "
             f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}. If your Celery broker is neither Redis nor "
             "RabbitMQ, pass transport_url='redis://…' to stemtrace.init() or set STEMTRACE_TRANSPORT_URL"
+        )
+    if scheme.lower() == "sentinel" and "master_name=" not in url:
+        raise ConfigurationError(
+            f"{redact_url(url)!r} does not name the master: add ?master_name=… to the URL (from Celery's broker_url, "
+            "set broker_transport_options={'master_name': …})"
         )
     if not isinstance(cfg.prefix, str) or not _PREFIX_RE.match(cfg.prefix):
         raise ConfigurationError(
@@ -174,7 +182,26 @@ def _celery_broker_url(app: Any) -> str | None:
         url = url[0] if url else None
     if not isinstance(url, str) or not url:
         return None
-    return _with_broker_tls(normalize_transport_url(url), conf.get("broker_use_ssl") if conf is not None else None)
+    url = normalize_transport_url(url)
+    if conf is None:
+        return url
+    url = _with_broker_tls(url, conf.get("broker_use_ssl"))
+    return _with_sentinel_master(url, conf.get("broker_transport_options"))
+
+
+def _with_sentinel_master(url: str, options: Any) -> str:
+    """A ``sentinel://`` broker URL with the master's name (and the sentinels' password) that Celery keeps in
+    ``broker_transport_options`` written into its query."""
+    if not url.lower().startswith("sentinel://") or not isinstance(options, Mapping):
+        return url
+    kwargs = options.get("sentinel_kwargs")
+    extra = {"master_name": options.get("master_name"),
+             "sentinel_password": kwargs.get("password") if isinstance(kwargs, Mapping) else None}  # fmt: skip
+    head, sep, last = url.rpartition(";")
+    parts = urlsplit(last)
+    query = dict(parse_qsl(parts.query))
+    query.update({k: str(v) for k, v in extra.items() if v and k not in query})
+    return head + sep + urlunsplit(parts._replace(query=urlencode(query)))
 
 
 _TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
@@ -193,7 +220,9 @@ def _with_broker_tls(url: str, use_ssl: Any) -> str:
         value = use_ssl.get(key)
         if value is None or key in query:
             continue
-        query[key] = _CERT_REQS.get(int(value), str(value)) if key == "ssl_cert_reqs" and isinstance(value, int) else str(value)
+        if key == "ssl_cert_reqs" and isinstance(value, int):  # ssl.VerifyMode
+            value = _CERT_REQS.get(int(value), value)
+        query[key] = str(value)
     return urlunsplit(parts._replace(scheme="rediss", query=urlencode(query)))
 
 

@@ -15,7 +15,7 @@ from stemtrace.transport.base import BufferedTransport
 __all__ = ["BufferedTransport", "is_redis_url", "transport_for_url"]
 
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "sentinel")
 
 
 def is_redis_url(url: str) -> bool:
@@ -31,8 +31,8 @@ def transport_for_url(
     max_stream_length: int = 1_000_000,
     **kwargs: Any,
 ) -> BufferedTransport:
-    """A transport for ``redis://``, ``rediss://``, ``unix://``, ``amqp://``, ``amqps://``, ``pyamqp://`` or
-    ``memory://``; nothing connects yet."""
+    """A transport for ``redis://``, ``rediss://``, ``unix://``, ``sentinel://``, ``amqp://``, ``amqps://``,
+    ``pyamqp://`` or ``memory://``; nothing connects yet."""
     url = normalize_transport_url(url or "")
     scheme = url.partition("://")[0].lower()
     if scheme == "memory":

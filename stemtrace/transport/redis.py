@@ -9,14 +9,16 @@ One XADD cannot carry both MAXLEN and MINID, so the length cap rides on every XA
 (``XTRIM MINID now-ttl``, exact: ``~`` would keep whole part-old nodes of ~100 entries) is applied at
 most once every ``trim_interval`` seconds.
 Timeouts are short: a slow or dead Redis only ever stalls the sender thread, never a task.
+A ``sentinel://`` URL (Celery's spelling: ``sentinel://[:pw@]s1:26379;sentinel://s2:26379/0?master_name=x``)
+writes to whichever server the sentinels name as the master, asked again after a failover.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from stemtrace.transport.base import BufferedTransport, DropBatch
 
@@ -45,6 +47,34 @@ def _normalize_url(url: str) -> str:
         return url
     query = [(k, _CERT_REQS.get(v, v) if k == "ssl_cert_reqs" else v) for k, v in parse_qsl(parts.query)]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class SentinelUrl(NamedTuple):
+    """A ``sentinel://`` URL, read as Celery reads it: the sentinels, then the master's name, credentials and
+    database; ``sentinel_password`` (Celery: ``sentinel_kwargs={"password": …}``) authenticates to the
+    sentinels themselves."""
+
+    sentinels: list[tuple[str, int]]
+    master_name: str | None
+    username: str | None
+    password: str | None
+    db: int
+    sentinel_password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelUrl:
+        parts = [urlsplit(p.strip()) for p in url.split(";") if p.strip()]
+        last = parts[-1]
+        query = dict(parse_qsl(last.query))
+        path = last.path.strip("/")
+        return cls(
+            sentinels=[(p.hostname or "localhost", p.port or 26379) for p in parts],
+            master_name=query.get("master_name") or None,
+            username=unquote(last.username) if last.username else None,
+            password=unquote(last.password) if last.password else None,
+            db=int(path) if path.isdigit() else 0,
+            sentinel_password=query.get("sentinel_password") or None,
+        )
 
 
 class RedisTransport(BufferedTransport):
@@ -78,14 +108,21 @@ class RedisTransport(BufferedTransport):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        return redis.Redis.from_url(
-            self.url,
-            retry=Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
-            socket_connect_timeout=min(self.socket_timeout, 1.0),
-            socket_timeout=self.socket_timeout,
-            retry_on_timeout=False,
-            health_check_interval=30,
-        )
+        options = {
+            "retry": Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
+            "socket_connect_timeout": min(self.socket_timeout, 1.0),
+            "socket_timeout": self.socket_timeout,
+            "retry_on_timeout": False,
+            "health_check_interval": 30,
+        }
+        if not self.url.lower().startswith("sentinel://"):
+            return redis.Redis.from_url(self.url, **options)
+        from redis.sentinel import Sentinel
+
+        url = SentinelUrl.parse(self.url)
+        timeouts = {k: options[k] for k in ("socket_connect_timeout", "socket_timeout")}
+        sentinel = Sentinel(url.sentinels, sentinel_kwargs={"password": url.sentinel_password, **timeouts}, **timeouts)
+        return sentinel.master_for(url.master_name, username=url.username, password=url.password, db=url.db, **options)
 
     def _reset(self) -> None:
         self._client = None

@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -121,3 +122,106 @@ class TlsRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+@dataclass
+class SentinelRedis:
+    """A private master ``redis-server`` watched by one sentinel (``redis-server --sentinel``) under the name
+    ``mymaster``; :meth:`add_replica` and :meth:`fail_over` move the master to another server."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    sentinel_port: int = field(default_factory=free_port)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    master: str = "mymaster"
+
+    def url(self, db: int = 0) -> str:
+        return f"sentinel://127.0.0.1:{self.sentinel_port}/{db}?master_name={self.master}"
+
+    def sentinel(self) -> redis.Redis:
+        return redis.Redis(port=self.sentinel_port, socket_timeout=5, decode_responses=True)
+
+    def master_port(self) -> int | None:
+        addr = self.sentinel().execute_command("SENTINEL", "get-master-addr-by-name", self.master)
+        return int(addr[1]) if addr else None
+
+    def start(self) -> None:
+        self._server(self.port)
+        conf = self.workdir / "sentinel.conf"
+        conf.write_text(
+            f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+            f"sentinel monitor {self.master} 127.0.0.1 {self.port} 1\n"
+            f"sentinel down-after-milliseconds {self.master} 1000\nsentinel failover-timeout {self.master} 5000\n"
+        )
+        self.procs.append(self._spawn([str(conf), "--sentinel"]))
+        _until(lambda: self.master_port() == self.port, "the sentinel never named the master")
+
+    def add_replica(self) -> int:
+        """A replica of the master; returns once the sentinel knows it (it learns replicas from the master)."""
+        port = free_port()
+        self._server(port, "--replicaof", "127.0.0.1", str(self.port))
+        _until(lambda: self._replica_ready(port), "the sentinel never saw the replica in sync", timeout=30)
+        return port
+
+    def _replica_ready(self, port: int) -> bool:
+        return any(
+            int(r["port"]) == port and r.get("master-link-status") == "ok" and not r.get("is_disconnected")
+            for r in self.sentinel().sentinel_slaves(self.master)
+        )
+
+    def fail_over(self) -> int:
+        """Promote the replica and stop the old master; returns the new master's port."""
+
+        def promoted() -> bool:
+            if self.master_port() not in (None, self.port):
+                return True
+            # Refused while the sentinel's view of the replica is not fresh yet: asked again.
+            with contextlib.suppress(redis.ResponseError):
+                self.sentinel().execute_command("SENTINEL", "FAILOVER", self.master)
+            return False
+
+        _until(promoted, "the sentinel never promoted the replica", timeout=30)
+        self.procs[0].kill()  # the old master: readers and writers must ask the sentinel again
+        new = self.master_port()
+        assert new is not None
+        return new
+
+    def _server(self, port: int, *args: str) -> None:
+        # The master is started first: procs[0].
+        self.procs.append(
+            self._spawn(["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir), *args])
+        )
+        _until(lambda: _answers(port), f"redis-server on port {port} never answered")
+
+    @staticmethod
+    def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run `make system-deps`")
+        return subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def _until(check: Any, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except redis.RedisError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(what)
+        time.sleep(0.1)

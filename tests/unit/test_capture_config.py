@@ -57,6 +57,26 @@ def test_celery_broker_use_ssl_goes_into_the_url() -> None:
     assert cfg.transport_url == "redis://events/0"  # a URL of its own is taken as written
 
 
+def test_celery_sentinel_broker_keeps_every_sentinel_and_gains_the_master_name() -> None:
+    """``test_sentinel`` runs a worker configured this way against a real sentinel."""
+    from stemtrace.transport.redis import SentinelUrl
+
+    ha = app("sentinel://:pw@s1:26379;sentinel://:pw@s2:26380/2")
+    ha.conf.broker_transport_options = {"master_name": "cluster1", "sentinel_kwargs": {"password": "s p"}}
+    cfg = build_config(ha, env={})
+    assert (
+        cfg.transport_url
+        == "sentinel://:pw@s1:26379;sentinel://:pw@s2:26380/2?master_name=cluster1&sentinel_password=s+p"
+    )
+    assert SentinelUrl.parse(cfg.transport_url) == SentinelUrl(
+        sentinels=[("s1", 26379), ("s2", 26380)], master_name="cluster1", username=None, password="pw", db=2,
+        sentinel_password="s p",
+    )  # fmt: skip
+    assert redact_url(cfg.transport_url).count(":***@") == 2
+    with pytest.raises(ConfigurationError, match=r"add \?master_name="):
+        build_config(app("sentinel://s1:26379"), env={})
+
+
 def test_celery_spellings_are_normalised() -> None:
     assert build_config(app("redis+socket:///tmp/r.sock"), env={}).transport_url == "unix:///tmp/r.sock"
     assert build_config(app("redis://a/0;redis://b/0"), env={}).transport_url == "redis://a/0"

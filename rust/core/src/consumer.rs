@@ -96,7 +96,7 @@ async fn follow(
     backoff: &mut Duration,
     batches: &mpsc::Sender<Decoded>,
 ) -> redis::RedisResult<()> {
-    let client = redis_url::client(url)?;
+    let client = redis_url::client(url).await?;
     // A blocking XREAD outlives the default 500 ms response timeout: disable it on this connection.
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))

@@ -25,6 +25,8 @@ pub struct EngineConfig {
     pub ttl_secs: u64,
 }
 
+const REDIS_SCHEMES: [&str; 5] = ["redis://", "rediss://", "unix://", "redis+unix://", "sentinel://"];
+
 /// Default retention, as the library's `ttl`: one day.
 pub const DEFAULT_TTL_SECS: u64 = 86_400;
 
@@ -33,14 +35,14 @@ impl EngineConfig {
         let transport_url = match transport_url {
             None => None,
             Some(u) if u.starts_with("memory://") => None,
-            Some(u) if ["redis://", "rediss://", "unix://", "redis+unix://"].iter().any(|s| u.starts_with(s)) => {
+            Some(u) if REDIS_SCHEMES.iter().any(|s| u.starts_with(s)) => {
                 Some(u.to_owned())
             }
             Some(u) if amqp::is_amqp(u) => Some(amqp::normalize_url(u)),
             Some(u) => {
                 return Err(Error::InvalidUrl {
                     url: redact(u),
-                    reason: "use redis://, rediss://, unix://, amqp://, amqps:// or memory://".into(),
+                    reason: "use redis://, rediss://, unix://, sentinel://, amqp://, amqps:// or memory://".into(),
                 })
             }
         };
@@ -79,6 +81,9 @@ pub fn decode_all<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<Entry<
 
 /// Hide a password in a URL before it is shown anywhere.
 pub fn redact(url: &str) -> String {
+    if url.contains(';') {
+        return url.split(';').map(redact).collect::<Vec<_>>().join(";");
+    }
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -341,6 +346,10 @@ mod tests {
         assert_eq!(redact("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
         assert_eq!(redact("redis://:secret@host"), "redis://:***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+        assert_eq!(
+            redact("sentinel://:a@s1:26379;sentinel://:b@s2/0?master_name=m"),
+            "sentinel://:***@s1:26379;sentinel://:***@s2/0?master_name=m"
+        );
     }
 
     #[test]

@@ -5,10 +5,69 @@
 //! `ssl_certfile` + `ssl_keyfile` for a client certificate). The redis crate ignores those: it wants
 //! `#insecure` to skip verification and certificates as bytes. They are translated here. Without
 //! options, a `rediss://` server is verified against the system's trust store.
+//!
+//! Sentinels too, in Celery's spelling: `sentinel://[:pw@]s1:26379;sentinel://s2:26379/0?master_name=x`
+//! (`&sentinel_password=…` when the sentinels want one). The sentinels are asked in turn for the
+//! master's address on every (re)connect, so the consumer follows a failover when it reconnects.
 
-use redis::{Client, ErrorKind, RedisError, RedisResult, TlsCertificates};
+use std::collections::HashMap;
+use std::time::Duration;
 
-pub fn client(url: &str) -> RedisResult<Client> {
+use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, RedisResult, TlsCertificates};
+
+const SENTINEL_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn client(url: &str) -> RedisResult<Client> {
+    if url.get(..11).is_some_and(|s| s.eq_ignore_ascii_case("sentinel://")) {
+        return Client::open(master_url(url).await?);
+    }
+    direct_client(url)
+}
+
+/// The master a `sentinel://` URL names, as a `redis://` URL with the credentials and database it gives.
+async fn master_url(url: &str) -> RedisResult<String> {
+    let parts = url
+        .split(';')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| url::Url::parse(p.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("invalid sentinel:// URL", e.to_string()))?;
+    let last = parts.last().ok_or_else(|| invalid("invalid sentinel:// URL", "no sentinel".into()))?;
+    let query: HashMap<String, String> = last.query_pairs().into_owned().collect();
+    let name = query.get("master_name").ok_or_else(|| invalid("sentinel:// URL", "add ?master_name=…".into()))?;
+    let mut last_error = None;
+    for part in &parts {
+        let mut sentinel = url::Url::parse("redis://localhost").expect("a valid URL");
+        let _ = sentinel.set_host(part.host_str());
+        let _ = sentinel.set_port(Some(part.port().unwrap_or(26379)));
+        let _ = sentinel.set_password(query.get("sentinel_password").map(String::as_str));
+        match ask_master(sentinel.as_str(), name).await {
+            Ok((host, port)) => {
+                let mut master = url::Url::parse("redis://localhost").expect("a valid URL");
+                let _ = master.set_host(Some(&host));
+                let _ = master.set_port(Some(port));
+                let _ = master.set_username(last.username());
+                let _ = master.set_password(last.password());
+                master.set_path(last.path());
+                return Ok(master.into());
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| invalid("sentinel", "no sentinel answered".into())))
+}
+
+async fn ask_master(sentinel: &str, name: &str) -> RedisResult<(String, u16)> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(SENTINEL_TIMEOUT))
+        .set_response_timeout(Some(SENTINEL_TIMEOUT));
+    let mut conn = Client::open(sentinel)?.get_multiplexed_async_connection_with_config(&config).await?;
+    let addr: Option<(String, u16)> =
+        redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(name).query_async(&mut conn).await?;
+    addr.ok_or_else(|| invalid("sentinel", format!("the sentinel knows no master named {name:?}")))
+}
+
+fn direct_client(url: &str) -> RedisResult<Client> {
     if !url.starts_with("rediss://") {
         return Client::open(url);
     }
@@ -80,7 +139,7 @@ mod tests {
     use super::*;
 
     fn addr(url: &str) -> ConnectionAddr {
-        client(url).unwrap().get_connection_info().addr().clone()
+        direct_client(url).unwrap().get_connection_info().addr().clone()
     }
 
     #[test]
@@ -88,7 +147,7 @@ mod tests {
         for reqs in ["none", "CERT_NONE", "cert_none"] {
             let url = format!("rediss://:pw@cache.example:6380/2?ssl_cert_reqs={reqs}");
             assert!(matches!(addr(&url), ConnectionAddr::TcpTls { insecure: true, .. }), "{reqs}");
-            assert_eq!(client(&url).unwrap().get_connection_info().redis_settings().db(), 2);
+            assert_eq!(direct_client(&url).unwrap().get_connection_info().redis_settings().db(), 2);
         }
         assert!(matches!(addr("rediss://h:6380/0"), ConnectionAddr::TcpTls { insecure: false, .. }));
         assert!(matches!(addr("rediss://h/0?ssl_cert_reqs=CERT_REQUIRED"), ConnectionAddr::TcpTls { insecure: false, .. }));
@@ -96,7 +155,7 @@ mod tests {
 
     #[test]
     fn bad_options_say_what_is_wrong() {
-        let message = |url: &str| client(url).err().map(|e| e.to_string()).unwrap_or_default();
+        let message = |url: &str| direct_client(url).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message("rediss://h/0?ssl_cert_reqs=maybe").contains("use none, optional or required"));
         assert!(message("rediss://h/0?ssl_ca_certs=/nonexistent/ca.pem").contains("cannot read /nonexistent/ca.pem"));
         let key_alone = std::env::temp_dir().join("stemtrace-redis-url-test.pem");

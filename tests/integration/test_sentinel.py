@@ -1,0 +1,90 @@
+"""Redis behind a Sentinel (``sentinel://``): workers write events to whichever server the sentinel names as
+the master, the engine reads them from it, and both follow a failover."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from stemtrace.engine import create_engine
+from tests.support.redis_server import SentinelRedis
+from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Iterator[SentinelRedis]:
+    server = SentinelRedis(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
+
+
+def _state(engine: Any, task_id: str) -> str | None:
+    found = engine.get_task(task_id)
+    return orjson.loads(found)["task"]["state"] if found else None
+
+
+def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+def test_events_go_through_the_master_the_sentinel_names_and_follow_a_failover(
+    sentinel: SentinelRedis,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+) -> None:
+    worker = celery_worker_factory(pool="solo", env={"STEMTRACE_TRANSPORT_URL": sentinel.url()})
+    engine = create_engine(sentinel.url(), stream_prefix, 1000)
+    engine.start()
+    try:
+        app = worker.client_app()
+        first = app.signature("examples.celery_app.add", (1, 2)).delay()
+        assert first.get(timeout=20) == 3
+        until("the first task, through the sentinel's master", lambda: _state(engine, first.id) == "SUCCESS")
+
+        sentinel.add_replica()
+        new_master = sentinel.fail_over()
+        second = app.signature("examples.celery_app.add", (3, 4)).delay()
+        assert second.get(timeout=20) == 7  # the task never waits on stemtrace
+        until("the second task, after the failover", lambda: _state(engine, second.id) == "SUCCESS", timeout=60)
+        assert orjson.loads(engine.health())["consumer_connected"] is True
+        assert sentinel.master_port() == new_master
+    finally:
+        engine.stop()
+
+
+def test_a_worker_on_a_sentinel_broker_finds_the_master_unasked(
+    sentinel: SentinelRedis,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+    redis_url: str,
+) -> None:
+    """Celery's ``sentinel://`` broker URL and its ``master_name`` are what ``stemtrace.init(app)`` goes by."""
+    worker = celery_worker_factory(
+        "tests.integration.sentinel_app",
+        broker_url=f"sentinel://127.0.0.1:{sentinel.sentinel_port}/0",
+        result_backend=redis_url,  # results are not the point here: a plain Redis keeps them
+        pool="solo",
+        env={"STEMTRACE_TEST_MASTER": sentinel.master},
+    )
+    engine = create_engine(sentinel.url(), stream_prefix, 1000)
+    engine.start()
+    try:
+        client = worker.client_app(broker_transport_options={"master_name": sentinel.master})
+        sent = client.send_task("sentinel_app.add", (2, 3))
+        until("the task's SUCCESS", lambda: _state(engine, sent.id) == "SUCCESS")
+    finally:
+        engine.stop()

@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 from fastapi import HTTPException
 
+from stemtrace.transport.redis import redis_client
+
 log = logging.getLogger("stemtrace.shared")
 
 # The engine calls the API and the WebSocket make; each answers JSON bytes except as noted.
@@ -64,7 +66,7 @@ def serve_engine(engine: Any, redis_url: str, prefix: str, stop: threading.Event
     import redis
 
     def loop() -> None:
-        client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        client = redis_client(redis_url, socket_timeout=5, socket_connect_timeout=2)
         while not stop.is_set():
             try:
                 item = client.brpop([calls_key(prefix)], timeout=1)
@@ -94,11 +96,9 @@ class RemoteEngine:
     """Stands in for the engine in a web server: the same calls, answered by ``stemtrace consume``."""
 
     def __init__(self, redis_url: str, prefix: str) -> None:
-        import redis
-
         self.transport_url = redis_url
         self.prefix = prefix
-        self._client = redis.Redis.from_url(redis_url, socket_timeout=WAIT_SECONDS + 1, socket_connect_timeout=1)
+        self._client = redis_client(redis_url, socket_timeout=WAIT_SECONDS + 1, socket_connect_timeout=1)
         self._unavailable_until = 0.0
 
     def start(self) -> None:

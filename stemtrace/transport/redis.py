@@ -104,25 +104,18 @@ class RedisTransport(BufferedTransport):
         self._last_trim = 0.0
 
     def _connect(self) -> Any:
-        import redis  # imported here: a publisher that never sends does not pay for it
+        # redis is imported here and in redis_client: a publisher that never sends does not pay for it
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        options = {
-            "retry": Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
-            "socket_connect_timeout": min(self.socket_timeout, 1.0),
-            "socket_timeout": self.socket_timeout,
-            "retry_on_timeout": False,
-            "health_check_interval": 30,
-        }
-        if not self.url.lower().startswith("sentinel://"):
-            return redis.Redis.from_url(self.url, **options)
-        from redis.sentinel import Sentinel
-
-        url = SentinelUrl.parse(self.url)
-        timeouts = {k: options[k] for k in ("socket_connect_timeout", "socket_timeout")}
-        sentinel = Sentinel(url.sentinels, sentinel_kwargs={"password": url.sentinel_password, **timeouts}, **timeouts)
-        return sentinel.master_for(url.master_name, username=url.username, password=url.password, db=url.db, **options)
+        return redis_client(
+            self.url,
+            retry=Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
+            socket_connect_timeout=min(self.socket_timeout, 1.0),
+            socket_timeout=self.socket_timeout,
+            retry_on_timeout=False,
+            health_check_interval=30,
+        )
 
     def _reset(self) -> None:
         self._client = None
@@ -168,6 +161,25 @@ class RedisTransport(BufferedTransport):
         if min_id:
             pipe.xtrim(self.stream_key, minid=min_id, approximate=False)  # exact: "~" keeps whole nodes
         pipe.execute()
+
+
+def redis_client(url: str, **options: Any) -> Any:
+    """A redis-py client for any of our Redis URLs: ``ssl_cert_reqs`` spelt as Celery does is understood, and a
+    ``sentinel://`` URL gives a client of the master the sentinels name, asked again when it changes."""
+    import redis
+
+    url = _normalize_url(url)
+    if not url.lower().startswith("sentinel://"):
+        return redis.Redis.from_url(url, **options)
+    from redis.sentinel import Sentinel
+
+    parsed = SentinelUrl.parse(url)
+    timeouts = {k: options[k] for k in ("socket_connect_timeout", "socket_timeout") if k in options}
+    sentinel_kwargs = {"password": parsed.sentinel_password, **timeouts}
+    sentinel = Sentinel(parsed.sentinels, sentinel_kwargs=sentinel_kwargs, **timeouts)
+    return sentinel.master_for(
+        parsed.master_name, username=parsed.username, password=parsed.password, db=parsed.db, **options
+    )
 
 
 def _scripting_refused(exc: Exception) -> bool:

@@ -88,3 +88,23 @@ def test_a_worker_on_a_sentinel_broker_finds_the_master_unasked(
         until("the task's SUCCESS", lambda: _state(engine, sent.id) == "SUCCESS")
     finally:
         engine.stop()
+
+
+def test_web_servers_reach_a_shared_consumer_through_the_sentinel(sentinel: SentinelRedis, stream_prefix: str) -> None:
+    """High-scale mode (``stemtrace consume`` + ``server --shared``) passes engine calls through the master too."""
+    import threading
+
+    from stemtrace.server.shared import RemoteEngine, serve_engine
+
+    engine = create_engine(None, stream_prefix, 1000)
+    engine.ingest([b'{"task_id":"t-1","name":"demo.add","state":"SUCCESS","timestamp":"2026-12-06T10:00:00Z"}'])
+    stop = threading.Event()
+    consumer = threading.Thread(target=serve_engine, args=(engine, sentinel.url(), stream_prefix, stop, 1))
+    consumer.start()
+    remote = RemoteEngine(sentinel.url(), stream_prefix)
+    try:
+        assert _state(remote, "t-1") == "SUCCESS"
+    finally:
+        stop.set()
+        consumer.join(10)
+        remote.stop()

@@ -171,7 +171,9 @@ def _env_value(env: Mapping[str, str], field_name: str, default: Any) -> Any:
     return raw
 
 
-def _celery_broker_url(app: Any) -> str | None:
+def celery_broker_url(app: Any) -> str | None:
+    """The event URL a Celery app's broker settings give: ``broker_url`` (the first of a failover list), with
+    ``broker_use_ssl`` and a sentinel's ``master_name`` written in; the server's ``--app`` reads it too."""
     if app is None:
         return None
     conf = getattr(app, "conf", None)
@@ -261,7 +263,7 @@ def build_config(
         transport_url
         or env.get("STEMTRACE_TRANSPORT_URL")
         or env.get("STEMTRACE_BROKER_URL")
-        or _celery_broker_url(app)
+        or celery_broker_url(app)
         or ""
     )
     if prefix is None:

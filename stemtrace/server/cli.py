@@ -69,10 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _broker_from_app(spec: str) -> str:
+def _broker_from_app(spec: str) -> str | None:
+    """The URL the app's workers send events to (``stemtrace.init`` reads its settings the same way)."""
     from celery.app.utils import find_app  # type: ignore[import-untyped]
 
-    return str(find_app(spec).conf.broker_url)
+    from stemtrace.config import celery_broker_url
+
+    return celery_broker_url(find_app(spec))
 
 
 def main(argv: list[str] | None = None) -> int:

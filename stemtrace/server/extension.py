@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.params import Depends as DependsParam
 
-from stemtrace.config import DEFAULT_TTL
+from stemtrace.config import DEFAULT_TTL, normalize_transport_url
 from stemtrace.engine import create_engine
 from stemtrace.errors import ConfigurationError
 from stemtrace.server.routes import build_api_router
@@ -57,7 +57,7 @@ class StemtraceExtension:
         frame_ancestors: str | None = DEFAULT_FRAME_ANCESTORS,
         auth_dependency: Any = None,
     ) -> None:
-        self.transport_url = (
+        self.transport_url = normalize_transport_url(  # Celery's spellings, as the library reads them
             transport_url
             or broker_url
             or os.environ.get("STEMTRACE_TRANSPORT_URL")

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from stemtrace.engine import create_engine
 from tests.support.redis_server import SentinelRedis
+from tests.support.server import start_server
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis
@@ -66,28 +68,39 @@ def test_events_go_through_the_master_the_sentinel_names_and_follow_a_failover(
         engine.stop()
 
 
-def test_a_worker_on_a_sentinel_broker_finds_the_master_unasked(
+def test_a_worker_and_the_server_on_a_sentinel_broker_find_the_master_unasked(
     sentinel: SentinelRedis,
     celery_worker_factory,  # noqa: F811
     stream_prefix: str,
     redis_url: str,
+    tmp_path: Path,
 ) -> None:
-    """Celery's ``sentinel://`` broker URL and its ``master_name`` are what ``stemtrace.init(app)`` goes by."""
+    """Celery's ``sentinel://`` broker URL and its ``master_name`` are what ``stemtrace.init(app)`` and
+    ``stemtrace server --app`` go by: neither is given an event URL of its own."""
+    broker = f"sentinel://127.0.0.1:{sentinel.sentinel_port}/0"
+    env = {"STEMTRACE_TEST_MASTER": sentinel.master}
     worker = celery_worker_factory(
         "tests.integration.sentinel_app",
-        broker_url=f"sentinel://127.0.0.1:{sentinel.sentinel_port}/0",
+        broker_url=broker,
         result_backend=redis_url,  # results are not the point here: a plain Redis keeps them
         pool="solo",
-        env={"STEMTRACE_TEST_MASTER": sentinel.master},
+        env=env,
     )
-    engine = create_engine(sentinel.url(), stream_prefix, 1000)
-    engine.start()
+    server_env = {**worker.env, "STEMTRACE_PREFIX": stream_prefix}
+    server = start_server(["--app", "tests.integration.sentinel_app:app"], tmp_path / "server.log", env=server_env)
     try:
         client = worker.client_app(broker_transport_options={"master_name": sentinel.master})
         sent = client.send_task("sentinel_app.add", (2, 3))
-        until("the task's SUCCESS", lambda: _state(engine, sent.id) == "SUCCESS")
+
+        def state() -> str | None:
+            answer = httpx.get(f"{server.base}api/tasks/{sent.id}", timeout=5)
+            return answer.json()["task"]["state"] if answer.status_code == 200 else None
+
+        until("the task's SUCCESS, in the server", lambda: state() == "SUCCESS")
+        health = httpx.get(f"{server.base}api/health", timeout=5).json()
+        assert health["broker"] == f"{broker}?master_name={sentinel.master}"
     finally:
-        engine.stop()
+        server.stop()
 
 
 def test_web_servers_reach_a_shared_consumer_through_the_sentinel(sentinel: SentinelRedis, stream_prefix: str) -> None:

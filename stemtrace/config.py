@@ -210,22 +210,27 @@ _TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 _CERT_REQS = {0: "none", 1: "optional", 2: "required"}  # ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED
 
 
+_TLS_SCHEMES = {"redis": "rediss", "rediss": "rediss", "amqp": "amqps", "amqps": "amqps"}
+
+
 def _with_broker_tls(url: str, use_ssl: Any) -> str:
-    """A Redis broker URL with Celery's ``broker_use_ssl`` written into its query, where redis-py and the
+    """A broker URL with Celery's ``broker_use_ssl`` written into its query, where our transports and the
     server's engine read TLS options: Celery keeps them beside the URL, and without them the events would go
-    unencrypted or fail verification. Options the URL already has win."""
-    if not use_ssl or urlsplit(url).scheme.lower() not in ("redis", "rediss"):
-        return url
+    unencrypted or fail verification. Redis names them ``ssl_ca_certs`` …, RabbitMQ (py-amqp) ``ca_certs`` …;
+    both are read, written the first way. Options the URL already has win."""
     parts = urlsplit(url)
+    scheme = _TLS_SCHEMES.get(parts.scheme.lower())
+    if not use_ssl or scheme is None:
+        return url
     query = dict(parse_qsl(parts.query))
     for key in _TLS_OPTIONS if isinstance(use_ssl, Mapping) else ():
-        value = use_ssl.get(key)
+        value = use_ssl.get(key, use_ssl.get(key.removeprefix("ssl_")))
         if value is None or key in query:
             continue
         if key == "ssl_cert_reqs" and isinstance(value, int):  # ssl.VerifyMode
             value = _CERT_REQS.get(int(value), value)
         query[key] = str(value)
-    return urlunsplit(parts._replace(scheme="rediss", query=urlencode(query)))
+    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query)))
 
 
 def _keys(value: Iterable[str] | str | None) -> frozenset[str]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from stemtrace.transport.base import BufferedTransport
 
@@ -84,13 +85,31 @@ def connection_parameters(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     scheme = "amqps" if parts.scheme.lower() == "amqps" else "amqp"
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    host = parts.hostname or "localhost"
     return {
-        "host": f"{parts.hostname or 'localhost'}:{parts.port or DEFAULT_PORTS[scheme]}",
+        "host": f"{host}:{parts.port or DEFAULT_PORTS[scheme]}",
         "userid": unquote(parts.username) if parts.username else "guest",
         "password": unquote(parts.password) if parts.password else "guest",
         "virtual_host": unquote(path) or "/",
-        "ssl": scheme == "amqps",
+        "ssl": _tls_options(dict(parse_qsl(parts.query)), host) if scheme == "amqps" else False,
     }
+
+
+_CERT_REQS = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
+def _tls_options(query: dict[str, str], host: str) -> dict[str, Any]:
+    """py-amqp's TLS options from the URL's query, named as for Redis (``ssl_cert_reqs``, ``ssl_ca_certs``,
+    ``ssl_certfile``, ``ssl_keyfile``): the server's certificate is verified, its name too, unless
+    ``ssl_cert_reqs=none``."""
+    reqs = _CERT_REQS.get(query.get("ssl_cert_reqs", "required").lower().removeprefix("cert_"), ssl.CERT_REQUIRED)
+    options: dict[str, Any] = {"cert_reqs": reqs}
+    if reqs != ssl.CERT_NONE:  # the name is checked only where the certificate is
+        options["server_hostname"] = host
+    for ours, theirs in (("ssl_ca_certs", "ca_certs"), ("ssl_certfile", "certfile"), ("ssl_keyfile", "keyfile")):
+        if query.get(ours):
+            options[theirs] = query[ours]
+    return options
 
 
 class AmqpTransport(BufferedTransport):

@@ -25,6 +25,7 @@ from stemtrace.transport.amqp import (
     stream_arguments,
     stream_queue_name,
 )
+from tests.support.certs import make_certificates
 
 # Debian's /usr/sbin wrapper switches to the rabbitmq user when run as root; the real script does not.
 _SERVER = next((p for p in ("/usr/lib/rabbitmq/bin/rabbitmq-server",) if os.access(p, os.X_OK)), None)
@@ -59,10 +60,14 @@ class PrivateRabbit:
     node: str
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    tls_port: int | None = None  # also a TLS listener, with a certificate our own CA signs (``workdir``/ca.pem)
 
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def tls_url(self, query: str) -> str:
+        return f"amqps://guest:guest@localhost:{self.tls_port}//?{query}"
 
     def _env(self) -> dict[str, str]:
         w = self.workdir
@@ -82,6 +87,13 @@ class PrivateRabbit:
 
     def start(self, timeout: float = 60.0) -> None:
         (self.workdir / "enabled_plugins").write_text("[].\n")
+        if self.tls_port is not None and not (self.workdir / "rabbitmq.conf").exists():
+            certs = make_certificates(self.workdir)
+            (self.workdir / "rabbitmq.conf").write_text(
+                f"listeners.ssl.default = {self.tls_port}\nssl_options.cacertfile = {certs.ca}\n"
+                f"ssl_options.certfile = {certs.cert}\nssl_options.keyfile = {certs.key}\n"
+                "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
+            )
         with open(self.workdir / "server.log", "ab") as log:
             self.proc = subprocess.Popen(
                 [_SERVER or "rabbitmq-server"], env=self._env(), stdout=log, stderr=subprocess.STDOUT,
@@ -118,14 +130,16 @@ class PrivateRabbit:
         return (self.workdir / "server.log").read_text(errors="replace")
 
 
-def start_private_rabbitmq(workdir: Path) -> PrivateRabbit:
-    """A fresh node on a free port; fails the test (never skips) when RabbitMQ is not installed."""
+def start_private_rabbitmq(workdir: Path, *, tls: bool = False) -> PrivateRabbit:
+    """A fresh node on a free port (and a TLS one with ``tls``); fails the test (never skips) when RabbitMQ is
+    not installed."""
     if _SERVER is None and shutil.which("rabbitmq-server") is None:
         pytest.fail(
             "no RabbitMQ answers on 127.0.0.1:5672 and rabbitmq-server is not installed: run `make test` "
             "(it installs Debian's rabbitmq-server) or set STEMTRACE_TEST_AMQP_URL"
         )
-    rabbit = PrivateRabbit(workdir, f"sttest-{uuid.uuid4().hex[:8]}@localhost", _free_port())
+    rabbit = PrivateRabbit(workdir, f"sttest-{uuid.uuid4().hex[:8]}@localhost", _free_port(),
+                           tls_port=_free_port() if tls else None)  # fmt: skip
     rabbit.start()
     return rabbit
 

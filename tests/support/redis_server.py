@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 
+from tests.support.certs import make_certificates
 from tests.support.server import free_port
 
 
@@ -81,13 +82,13 @@ class TlsRedis:
         return f"rediss://localhost:{self.port}/0?{query}"
 
     def start(self) -> None:
-        binary, openssl = shutil.which("redis-server"), shutil.which("openssl")
-        if binary is None or openssl is None:
-            raise RuntimeError("redis-server and openssl are needed: run `make system-deps`")
-        self._certificates(openssl)
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run `make system-deps`")
+        certs = make_certificates(self.workdir)
         args = ["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--tls-cert-file", str(self.workdir / "server.pem"), "--tls-key-file", str(self.workdir / "server.key"),
-                "--tls-ca-cert-file", str(self.ca), "--tls-auth-clients", "no"]  # fmt: skip
+                "--tls-cert-file", str(certs.cert), "--tls-key-file", str(certs.key),
+                "--tls-ca-cert-file", str(certs.ca), "--tls-auth-clients", "no"]  # fmt: skip
         self.proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url(f"ssl_ca_certs={self.ca}"), socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
@@ -101,22 +102,6 @@ class TlsRedis:
                 self.kill()
                 raise RuntimeError(f"TLS redis-server on port {self.port} never answered (built without TLS?)")
             time.sleep(0.05)
-
-    def _certificates(self, openssl: str) -> None:
-        """A CA, and a server certificate it signs for localhost and 127.0.0.1 (verifiers refuse a CA's own
-        certificate as a server's)."""
-        d = self.workdir
-
-        def run(*args: str) -> None:
-            subprocess.run([openssl, *args], cwd=d, check=True, capture_output=True)
-
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=stemtrace test CA")  # fmt: skip
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=localhost")  # fmt: skip
-        (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")  # fmt: skip
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

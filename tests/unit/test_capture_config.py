@@ -48,9 +48,12 @@ def test_celery_broker_use_ssl_goes_into_the_url() -> None:
     tls.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE, "ssl_certfile": "c.pem", "ssl_keyfile": "k.pem"}
     cfg = build_config(tls, env={})
     assert cfg.transport_url == "rediss://cache:6380/1?ssl_cert_reqs=optional&ssl_certfile=c.pem&ssl_keyfile=k.pem"
-    plain = app("amqp://guest@rabbit//")
-    plain.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE}
-    assert build_config(plain, env={}).transport_url == "amqp://guest@rabbit//"  # Redis only
+    rabbit = app("pyamqp://guest@rabbit//")  # py-amqp's names for the same options
+    rabbit.conf.broker_use_ssl = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": "/ca.pem"}
+    assert (
+        build_config(rabbit, env={}).transport_url
+        == "amqps://guest@rabbit//?ssl_cert_reqs=required&ssl_ca_certs=%2Fca.pem"
+    )
     plain = app("redis://cache/0")
     plain.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_NONE}
     cfg = build_config(plain, env={"STEMTRACE_TRANSPORT_URL": "redis://events/0"})

@@ -21,7 +21,8 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::uri::AMQPUri;
-use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use lapin::tcp::OwnedTLSConfig;
+use lapin::{Channel, Connect, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use crate::engine::Engine;
 use crate::supervise::{self, Follower, Handle};
 
@@ -59,6 +60,37 @@ fn parse_uri(url: &str) -> Result<AMQPUri> {
     Ok(uri)
 }
 
+/// The URL and its TLS settings. TLS options come in the query as the library reads them
+/// (`stemtrace/transport/amqp.py`): `ssl_ca_certs` verifies `amqps://` against that CA instead of the
+/// system's. Skipping verification and client certificates are refused with a reason: the TLS stack
+/// here (lapin's rustls) offers neither.
+fn connect_target(url: &str) -> Result<(AMQPUri, OwnedTLSConfig)> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut tls = OwnedTLSConfig::default();
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "ssl_ca_certs" => {
+                let pem = std::fs::read_to_string(&*value).map_err(|e| format!("ssl_ca_certs: cannot read {value}: {e}"))?;
+                tls.cert_chain = Some(pem);
+            }
+            "ssl_cert_reqs" if matches!(value.to_ascii_lowercase().trim_start_matches("cert_"), "none") => {
+                return Err("ssl_cert_reqs=none: the server verifies RabbitMQ's certificate; give its CA as ssl_ca_certs".into());
+            }
+            "ssl_cert_reqs" => {}
+            "ssl_certfile" | "ssl_keyfile" => {
+                return Err(format!("{key}: client certificates are not supported by the server's AMQP connection").into());
+            }
+            _ => {
+                kept.append_pair(&key, &value);
+            }
+        }
+    }
+    let kept = kept.finish();
+    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{kept}") };
+    Ok((parse_uri(&url)?, tls))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Stream,
@@ -93,7 +125,9 @@ impl Follower for AmqpFollower {
 /// Connect, subscribe and apply batches until an error. Dropping the connection closes it.
 async fn follow(engine: &Engine, url: &str, last_offset: &mut Option<i64>, backoff: &mut Duration) -> Result<()> {
     let properties = ConnectionProperties::default().with_connection_name("stemtrace consumer".into());
-    let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(parse_uri(url)?, properties))
+    let (uri, tls) = connect_target(url)?;
+    let runtime = lapin::runtime::default_runtime()?;
+    let conn = tokio::time::timeout(CONNECT_TIMEOUT, uri.connect_with_config(properties, tls, runtime))
         .await
         .map_err(|_| format!("no answer from RabbitMQ within {CONNECT_TIMEOUT:?}"))??;
     let prefix = &engine.config.prefix;
@@ -348,6 +382,20 @@ mod tests {
         assert_eq!(parse_uri("amqp://h/").unwrap().vhost, "/");
         assert_eq!(parse_uri("amqp://h").unwrap().vhost, "/");
         assert_eq!(parse_uri("amqp://h/shop").unwrap().vhost, "shop");
+    }
+
+    #[test]
+    fn tls_options_are_read_from_the_query_and_the_rest_kept() {
+        let ca = std::env::temp_dir().join("stemtrace-amqp-test-ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let url = format!("amqps://u:p@h:5671/shop?ssl_ca_certs={}&heartbeat=7&ssl_cert_reqs=CERT_REQUIRED", ca.display());
+        let (uri, tls) = connect_target(&url).unwrap();
+        assert_eq!((uri.vhost.as_str(), uri.query.heartbeat), ("shop", Some(7)));
+        assert_eq!(tls.cert_chain.as_deref(), Some("-----BEGIN CERTIFICATE-----\n"));
+        let refused = |url: &str| connect_target(url).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused("amqps://h//?ssl_cert_reqs=none").contains("give its CA as ssl_ca_certs"));
+        assert!(refused("amqps://h//?ssl_certfile=c.pem&ssl_keyfile=k.pem").contains("client certificates"));
+        assert!(refused("amqps://h//?ssl_ca_certs=/nonexistent/ca.pem").contains("cannot read /nonexistent/ca.pem"));
     }
 
     #[test]

@@ -1,0 +1,86 @@
+"""Events over TLS to RabbitMQ (``amqps://``): a real worker publishes them and the engine reads them from a
+private RabbitMQ node with a TLS listener whose certificate our own CA signs, one URL for both."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from stemtrace.engine import create_engine
+from tests.support.rabbitmq import PrivateRabbit, start_private_rabbitmq
+from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.redis  # the worker's own broker; RabbitMQ is a private node
+
+
+@pytest.fixture(scope="module")
+def tls_rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRabbit]:
+    rabbit = start_private_rabbitmq(tmp_path_factory.mktemp("tls-rabbitmq"), tls=True)
+    yield rabbit
+    rabbit.stop()
+
+
+def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+def _state(engine: Any, task_id: str) -> str | None:
+    found = engine.get_task(task_id)
+    return orjson.loads(found)["task"]["state"] if found else None
+
+
+def test_a_worker_and_the_engine_share_a_verified_amqps_broker(
+    tls_rabbit: PrivateRabbit,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+) -> None:
+    url = tls_rabbit.tls_url(f"ssl_ca_certs={tls_rabbit.workdir / 'ca.pem'}")
+    worker = celery_worker_factory(pool="solo", env={"STEMTRACE_TRANSPORT_URL": url})
+    engine = create_engine(url, stream_prefix, 1000)
+    engine.start()
+    try:
+        result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
+        assert result.get(timeout=20) == 5
+        until("the task's SUCCESS, read over TLS", lambda: _state(engine, result.id) == "SUCCESS")
+        assert orjson.loads(engine.health())["broker_mode"] == "rabbitmq-stream"
+    finally:
+        engine.stop()
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("ssl_cert_reqs=required", "certificate"),  # the system's CAs do not know ours
+        ("ssl_cert_reqs=none", "give its CA as ssl_ca_certs"),
+        ("ssl_ca_certs=/nonexistent/ca.pem", "cannot read /nonexistent/ca.pem"),
+    ],
+)
+def test_what_the_engine_cannot_verify_is_a_clear_error(
+    tls_rabbit: PrivateRabbit, stream_prefix: str, query: str, reason: str
+) -> None:
+    engine = create_engine(tls_rabbit.tls_url(query), stream_prefix, 1000)
+    engine.start()
+    try:
+        health = until("the reason in health", lambda: (h := orjson.loads(engine.health()))["last_error"] and h)
+        assert reason in health["last_error"].lower() if reason == "certificate" else reason in health["last_error"]
+        assert health["consumer_running"] is True and health["consumer_connected"] is False
+    finally:
+        engine.stop()
+
+
+def test_the_library_verifies_the_server_name_too(tls_rabbit: PrivateRabbit, tmp_path: Path) -> None:
+    """A certificate for localhost does not pass for 127.0.0.1's other names: the library checks the name."""
+    from stemtrace.transport.amqp import connection_parameters
+
+    ca = tls_rabbit.workdir / "ca.pem"
+    assert connection_parameters(tls_rabbit.tls_url(f"ssl_ca_certs={ca}"))["ssl"]["server_hostname"] == "localhost"
+    assert "server_hostname" not in connection_parameters(tls_rabbit.tls_url("ssl_cert_reqs=CERT_NONE"))["ssl"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import redis
 
 from stemtrace.engine import create_engine
 from tests.support.server import free_port
+from tests.support.wait import until
 
 pytestmark = pytest.mark.redis
 
@@ -49,14 +50,6 @@ def guarded_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     yield port, socket
     proc.terminate()
     proc.wait(10)
-
-
-def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return value
 
 
 def event(i: int, size: int = 0) -> bytes:

@@ -3,10 +3,8 @@ the master, the engine reads them from it, and both follow a failover."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
@@ -15,6 +13,7 @@ import pytest
 from stemtrace.engine import create_engine
 from tests.support.redis_server import SentinelRedis
 from tests.support.server import start_server
+from tests.support.wait import engine_state, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis
@@ -30,19 +29,6 @@ def sentinel(tmp_path: Path) -> Iterator[SentinelRedis]:
         server.kill()
 
 
-def _state(engine: Any, task_id: str) -> str | None:
-    found = engine.get_task(task_id)
-    return orjson.loads(found)["task"]["state"] if found else None
-
-
-def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return value
-
-
 def test_events_go_through_the_master_the_sentinel_names_and_follow_a_failover(
     sentinel: SentinelRedis,
     celery_worker_factory,  # noqa: F811
@@ -55,13 +41,13 @@ def test_events_go_through_the_master_the_sentinel_names_and_follow_a_failover(
         app = worker.client_app()
         first = app.signature("examples.celery_app.add", (1, 2)).delay()
         assert first.get(timeout=20) == 3
-        until("the first task, through the sentinel's master", lambda: _state(engine, first.id) == "SUCCESS")
+        until("the first task, through the sentinel's master", lambda: engine_state(engine, first.id) == "SUCCESS")
 
         sentinel.add_replica()
         new_master = sentinel.fail_over()
         second = app.signature("examples.celery_app.add", (3, 4)).delay()
         assert second.get(timeout=20) == 7  # the task never waits on stemtrace
-        until("the second task, after the failover", lambda: _state(engine, second.id) == "SUCCESS", timeout=60)
+        until("the second task, after the failover", lambda: engine_state(engine, second.id) == "SUCCESS", timeout=60)
         assert orjson.loads(engine.health())["consumer_connected"] is True
         assert sentinel.master_port() == new_master
     finally:
@@ -80,17 +66,17 @@ def test_a_worker_and_the_server_on_a_sentinel_broker_find_the_master_unasked(
     broker = f"sentinel://127.0.0.1:{sentinel.sentinel_port}/0"
     env = {"STEMTRACE_TEST_MASTER": sentinel.master}
     worker = celery_worker_factory(
-        "tests.integration.sentinel_app",
+        "tests.integration.broker_app",
         broker_url=broker,
         result_backend=redis_url,  # results are not the point here: a plain Redis keeps them
         pool="solo",
         env=env,
     )
     server_env = {**worker.env, "STEMTRACE_PREFIX": stream_prefix}
-    server = start_server(["--app", "tests.integration.sentinel_app:app"], tmp_path / "server.log", env=server_env)
+    server = start_server(["--app", "tests.integration.broker_app:app"], tmp_path / "server.log", env=server_env)
     try:
         client = worker.client_app(broker_transport_options={"master_name": sentinel.master})
-        sent = client.send_task("sentinel_app.add", (2, 3))
+        sent = client.send_task("broker_app.add", (2, 3))
 
         def state() -> str | None:
             answer = httpx.get(f"{server.base}api/tasks/{sent.id}", timeout=5)
@@ -116,7 +102,7 @@ def test_web_servers_reach_a_shared_consumer_through_the_sentinel(sentinel: Sent
     consumer.start()
     remote = RemoteEngine(sentinel.url(), stream_prefix)
     try:
-        assert _state(remote, "t-1") == "SUCCESS"
+        assert engine_state(remote, "t-1") == "SUCCESS"
     finally:
         stop.set()
         consumer.join(10)

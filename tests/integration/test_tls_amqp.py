@@ -3,16 +3,15 @@ private RabbitMQ node with a TLS listener whose certificate our own CA signs, on
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from stemtrace.engine import create_engine
 from tests.support.rabbitmq import PrivateRabbit, start_private_rabbitmq
+from tests.support.wait import engine_state, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis  # the worker's own broker; RabbitMQ is a private node
@@ -23,19 +22,6 @@ def tls_rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRabb
     rabbit = start_private_rabbitmq(tmp_path_factory.mktemp("tls-rabbitmq"), tls=True)
     yield rabbit
     rabbit.stop()
-
-
-def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return value
-
-
-def _state(engine: Any, task_id: str) -> str | None:
-    found = engine.get_task(task_id)
-    return orjson.loads(found)["task"]["state"] if found else None
 
 
 def test_a_worker_and_the_engine_share_a_verified_amqps_broker(
@@ -50,7 +36,7 @@ def test_a_worker_and_the_engine_share_a_verified_amqps_broker(
     try:
         result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
         assert result.get(timeout=20) == 5
-        until("the task's SUCCESS, read over TLS", lambda: _state(engine, result.id) == "SUCCESS")
+        until("the task's SUCCESS, read over TLS", lambda: engine_state(engine, result.id) == "SUCCESS")
         assert orjson.loads(engine.health())["broker_mode"] == "rabbitmq-stream"
     finally:
         engine.stop()

@@ -4,16 +4,15 @@ only TLS, with one URL for both, written as Celery and redis-py users write it."
 from __future__ import annotations
 
 import ssl
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from stemtrace.engine import create_engine
 from tests.support.redis_server import TlsRedis
+from tests.support.wait import engine_task, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis
@@ -25,19 +24,6 @@ def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
     server.start()
     yield server
     server.kill()
-
-
-def _task(engine: Any, task_id: str) -> dict[str, Any] | None:
-    found = engine.get_task(task_id)
-    return orjson.loads(found)["task"] if found else None
-
-
-def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return value
 
 
 @pytest.mark.parametrize("verify", ["ca", "none"])
@@ -57,7 +43,8 @@ def test_a_worker_and_the_engine_share_a_tls_redis(
         assert result.get(timeout=20) == 5
 
         done = until(
-            "its SUCCESS, read over TLS", lambda: (t := _task(engine, result.id)) and t["state"] == "SUCCESS" and t
+            "its SUCCESS, read over TLS",
+            lambda: (t := engine_task(engine, result.id)) and t["state"] == "SUCCESS" and t,
         )
         # The worker's events (this process publishes without stemtrace: no PENDING).
         assert [e["state"] for e in done["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
@@ -75,7 +62,7 @@ def test_a_worker_on_a_tls_broker_sends_its_events_over_tls_unasked(
     """Celery's TLS settings (``broker_use_ssl``) are what ``stemtrace.init(app)`` goes by."""
     ca = str(tls_redis.ca)
     worker = celery_worker_factory(
-        "tests.integration.tls_app",
+        "tests.integration.broker_app",
         broker_url=tls_redis.url(""),
         result_backend=tls_redis.url(f"ssl_cert_reqs=CERT_REQUIRED&ssl_ca_certs={ca}"),  # Celery's own spelling
         pool="solo",
@@ -85,8 +72,10 @@ def test_a_worker_on_a_tls_broker_sends_its_events_over_tls_unasked(
     engine.start()
     try:
         client = worker.client_app(broker_use_ssl={"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca})
-        sent = client.send_task("tls_app.add", (2, 3))
-        done = until("the task's SUCCESS", lambda: (t := _task(engine, sent.id)) and t["state"] == "SUCCESS" and t)
+        sent = client.send_task("broker_app.add", (2, 3))
+        done = until(
+            "the task's SUCCESS", lambda: (t := engine_task(engine, sent.id)) and t["state"] == "SUCCESS" and t
+        )
         assert done["events"][-1]["result"] == 5
     finally:
         engine.stop()

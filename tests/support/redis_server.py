@@ -32,25 +32,10 @@ class RestartableRedis:
         return redis.Redis.from_url(self.url, socket_timeout=10)
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: run `make system-deps`")
         # No automatic snapshots; only stop(keep_data=True) writes dump.rdb, which the next start loads.
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--save", ""]
-        self.proc = subprocess.Popen(
-            [binary, *args, "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping():
-                    return
-            except redis.RedisError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.kill()
-                raise RuntimeError(f"redis-server on port {self.port} never answered")
-            time.sleep(0.05)
+        self.proc = _spawn([*args, "--appendonly", "no"])
+        _wait_answering(self.proc, redis.Redis.from_url(self.url, socket_connect_timeout=0.5), f"port {self.port}")
 
     def stop(self, *, keep_data: bool) -> None:
         """SHUTDOWN SAVE (the restart finds every entry) or SHUTDOWN NOSAVE (it finds an empty Redis)."""
@@ -82,26 +67,12 @@ class TlsRedis:
         return f"rediss://localhost:{self.port}/0?{query}"
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: run `make system-deps`")
         certs = make_certificates(self.workdir)
-        args = ["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--tls-cert-file", str(certs.cert), "--tls-key-file", str(certs.key),
-                "--tls-ca-cert-file", str(certs.ca), "--tls-auth-clients", "no"]  # fmt: skip
-        self.proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url(f"ssl_ca_certs={self.ca}"), socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.kill()
-                raise RuntimeError(f"TLS redis-server on port {self.port} never answered (built without TLS?)")
-            time.sleep(0.05)
+        self.proc = _spawn(["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                            "--tls-cert-file", str(certs.cert), "--tls-key-file", str(certs.key),
+                            "--tls-ca-cert-file", str(certs.ca), "--tls-auth-clients", "no"])  # fmt: skip
+        client = redis.Redis.from_url(self.url(f"ssl_ca_certs={certs.ca}"), socket_connect_timeout=0.5)
+        _wait_answering(self.proc, client, f"TLS port {self.port} (built without TLS?)")
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -138,7 +109,7 @@ class SentinelRedis:
             f"sentinel monitor {self.master} 127.0.0.1 {self.port} 1\n"
             f"sentinel down-after-milliseconds {self.master} 1000\nsentinel failover-timeout {self.master} 5000\n"
         )
-        self.procs.append(self._spawn([str(conf), "--sentinel"]))
+        self.procs.append(_spawn([str(conf), "--sentinel"]))
         _until(lambda: self.master_port() == self.port, "the sentinel never named the master")
 
     def add_replica(self) -> int:
@@ -173,17 +144,9 @@ class SentinelRedis:
 
     def _server(self, port: int, *args: str) -> None:
         # The master is started first: procs[0].
-        self.procs.append(
-            self._spawn(["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir), *args])
-        )
-        _until(lambda: _answers(port), f"redis-server on port {port} never answered")
-
-    @staticmethod
-    def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: run `make system-deps`")
-        return subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = _spawn(["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir), *args])
+        self.procs.append(proc)
+        _wait_answering(proc, redis.Redis(port=port, socket_connect_timeout=0.5), f"port {port}")
 
     def kill(self) -> None:
         for proc in self.procs:
@@ -192,11 +155,21 @@ class SentinelRedis:
                 proc.wait(10)
 
 
-def _answers(port: int) -> bool:
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run `make system-deps`")
+    return subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_answering(proc: subprocess.Popen[bytes], client: redis.Redis, where: str) -> None:
+    """Until ``client`` gets an answer; the server is killed and the test told when it never comes."""
     try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
+        _until(lambda: proc.poll() is None and client.ping(), f"redis-server on {where} never answered")
+    except RuntimeError:
+        proc.kill()
+        proc.wait(10)
+        raise
 
 
 def _until(check: Any, what: str, timeout: float = 10) -> None:

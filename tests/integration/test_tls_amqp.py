@@ -11,7 +11,8 @@ import pytest
 
 from stemtrace.engine import create_engine
 from tests.support.rabbitmq import PrivateRabbit, start_private_rabbitmq
-from tests.support.wait import engine_state, until
+from tests.support.roundtrip import task_through
+from tests.support.wait import until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis  # the worker's own broker; RabbitMQ is a private node
@@ -30,16 +31,9 @@ def test_a_worker_and_the_engine_share_a_verified_amqps_broker(
     stream_prefix: str,
 ) -> None:
     url = tls_rabbit.tls_url(f"ssl_ca_certs={tls_rabbit.workdir / 'ca.pem'}")
-    worker = celery_worker_factory(pool="solo", env={"STEMTRACE_TRANSPORT_URL": url})
-    engine = create_engine(url, stream_prefix, 1000)
-    engine.start()
-    try:
-        result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
-        assert result.get(timeout=20) == 5
-        until("the task's SUCCESS, read over TLS", lambda: engine_state(engine, result.id) == "SUCCESS")
-        assert orjson.loads(engine.health())["broker_mode"] == "rabbitmq-stream"
-    finally:
-        engine.stop()
+    task, health = task_through(url, celery_worker_factory, stream_prefix)
+    assert task["events"][-1]["result"] == 5
+    assert health["broker_mode"] == "rabbitmq-stream"
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 
 from stemtrace.engine import create_engine
 from tests.support.redis_server import TlsRedis
+from tests.support.roundtrip import task_through
 from tests.support.wait import engine_task, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
@@ -35,23 +36,11 @@ def test_a_worker_and_the_engine_share_a_tls_redis(
 ) -> None:
     # Verified against the server's CA, or not verified at all in the ssl module's spelling Celery documents.
     url = tls_redis.url(f"ssl_ca_certs={tls_redis.ca}" if verify == "ca" else "ssl_cert_reqs=CERT_NONE")
-    worker = celery_worker_factory(pool="solo", env={"STEMTRACE_TRANSPORT_URL": url})
-    engine = create_engine(url, stream_prefix, 1000)
-    engine.start()
-    try:
-        result = worker.client_app().signature("examples.celery_app.add", (2, 3)).delay()
-        assert result.get(timeout=20) == 5
-
-        done = until(
-            "its SUCCESS, read over TLS",
-            lambda: (t := engine_task(engine, result.id)) and t["state"] == "SUCCESS" and t,
-        )
-        # The worker's events (this process publishes without stemtrace: no PENDING).
-        assert [e["state"] for e in done["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
-        assert done["events"][-1]["result"] == 5
-        assert orjson.loads(engine.health())["consumer_connected"] is True
-    finally:
-        engine.stop()
+    task, health = task_through(url, celery_worker_factory, stream_prefix)
+    # The worker's events (this process publishes without stemtrace: no PENDING).
+    assert [e["state"] for e in task["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
+    assert task["events"][-1]["result"] == 5
+    assert health["consumer_connected"] is True
 
 
 def test_a_worker_on_a_tls_broker_sends_its_events_over_tls_unasked(

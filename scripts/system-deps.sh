@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install what the test suites need from Debian when it is missing: redis-server (the tests also start
-# private ones: restarts, TLS), openssl (the TLS tests' certificates), rabbitmq-server (only if nothing
-# answers on 127.0.0.1:5672; the tests then start their own nodes) and chromium (the browser tests).
+# private ones: restarts, TLS), openssl (the TLS tests' certificates), rabbitmq-server (the tests use the
+# one on 127.0.0.1:5672 when it answers, and start private nodes: restarts, TLS) and chromium (the
+# browser tests).
 # Fails with a clear message where installing is impossible; never lets a suite be skipped.
 set -euo pipefail
 
 need=()
 if ! command -v redis-server >/dev/null; then need+=(redis-server); fi
 if ! command -v openssl >/dev/null; then need+=(openssl); fi
-rabbitmq_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
-if ! rabbitmq_answers && [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then need+=(rabbitmq-server); fi
+if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] && ! command -v rabbitmq-server >/dev/null; then
+  need+=(rabbitmq-server)
+fi
 if [[ ! -x /usr/bin/chromium ]]; then need+=(chromium); fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 

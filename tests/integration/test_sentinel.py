@@ -13,7 +13,7 @@ import pytest
 from stemtrace.engine import create_engine
 from tests.support.redis_server import SentinelRedis
 from tests.support.server import start_server
-from tests.support.wait import engine_state, until
+from tests.support.wait import engine_state, server_state, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis
@@ -78,11 +78,7 @@ def test_a_worker_and_the_server_on_a_sentinel_broker_find_the_master_unasked(
         client = worker.client_app(broker_transport_options={"master_name": sentinel.master})
         sent = client.send_task("broker_app.add", (2, 3))
 
-        def state() -> str | None:
-            answer = httpx.get(f"{server.base}api/tasks/{sent.id}", timeout=5)
-            return answer.json()["task"]["state"] if answer.status_code == 200 else None
-
-        until("the task's SUCCESS, in the server", lambda: state() == "SUCCESS")
+        until("the task's SUCCESS, in the server", lambda: server_state(server.base, sent.id) == "SUCCESS")
         health = httpx.get(f"{server.base}api/health", timeout=5).json()
         assert health["broker"] == f"{broker}?master_name={sentinel.master}"
     finally:

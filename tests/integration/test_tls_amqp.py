@@ -3,6 +3,7 @@ private RabbitMQ node with a TLS listener whose certificate our own CA signs, on
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 from stemtrace.engine import create_engine
 from tests.support.rabbitmq import PrivateRabbit, start_private_rabbitmq
 from tests.support.roundtrip import task_through
-from tests.support.wait import until
+from tests.support.server import start_server
+from tests.support.wait import server_state, until
 from tests.support.worker import celery_worker_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.redis  # the worker's own broker; RabbitMQ is a private node
@@ -34,6 +36,34 @@ def test_a_worker_and_the_engine_share_a_verified_amqps_broker(
     task, health = task_through(url, celery_worker_factory, stream_prefix)
     assert task["events"][-1]["result"] == 5
     assert health["broker_mode"] == "rabbitmq-stream"
+
+
+def test_a_worker_and_the_server_on_an_amqps_broker_go_by_celerys_settings(
+    tls_rabbit: PrivateRabbit,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """Celery's ``broker_use_ssl`` (py-amqp's names) is what ``stemtrace.init(app)`` and ``stemtrace server -A``
+    go by: neither is given an event URL of its own."""
+    ca = str(tls_rabbit.workdir / "ca.pem")
+    worker = celery_worker_factory(
+        "tests.integration.broker_app",
+        broker_url=f"amqps://guest:guest@localhost:{tls_rabbit.tls_port}//",
+        result_backend=redis_url,
+        pool="solo",
+        env={"STEMTRACE_TEST_CA": ca},
+    )
+    server_env = {**worker.env, "STEMTRACE_PREFIX": stream_prefix}
+    server = start_server(["-A", "tests.integration.broker_app:app"], tmp_path / "server.log", env=server_env)
+    try:
+        client = worker.client_app(broker_use_ssl={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca})
+        sent = client.send_task("broker_app.add", (2, 3))
+
+        until("the task's SUCCESS, in the server", lambda: server_state(server.base, sent.id) == "SUCCESS", timeout=30)
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import orjson
 
 
@@ -27,3 +28,9 @@ def engine_task(engine: Any, task_id: str) -> dict[str, Any] | None:
 def engine_state(engine: Any, task_id: str) -> str | None:
     task = engine_task(engine, task_id)
     return task["state"] if task else None
+
+
+def server_state(base: str, task_id: str) -> str | None:
+    """A task's state as a running server's API answers it (``base`` ends in ``/stemtrace/``), None while unknown."""
+    answer = httpx.get(f"{base}api/tasks/{task_id}", timeout=5)
+    return answer.json()["task"]["state"] if answer.status_code == 200 else None

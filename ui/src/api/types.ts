@@ -109,6 +109,8 @@ export interface Health {
   version: string | null;
   consumer_running?: boolean;
   consumer_connected?: boolean;
+  /** Why the consumer last failed (a refused certificate, an unknown master…), kept until it reconnects. */
+  last_error?: string | null;
   node_count?: number;
 }
 

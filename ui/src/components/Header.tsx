@@ -15,10 +15,12 @@ const NAV = [
 
 const MODE_TEXT = { live: "Live", polling: "Polling", offline: "Offline", connecting: "Connecting" } as const;
 
-function describe({ mode, health }: Connection): string {
+/** The connection button's tooltip: the server's state, the broker's (with why it is disconnected), the updates'. */
+export function describeConnection({ mode, health }: Connection): string {
   if (mode === "offline") return "The server does not answer. Retrying…";
   if (!health) return "Connecting to the server…";
-  const consumer = health.consumer_connected === false ? "broker disconnected" : "broker connected";
+  const reason = health.last_error ? ` (${health.last_error})` : "";
+  const consumer = health.consumer_connected === false ? `broker disconnected${reason}` : "broker connected";
   const updates = mode === "live" ? "Live updates over the WebSocket" : "WebSocket down: updates every 2 s";
   return `Server ${health.status}, ${consumer}. ${updates}. Click to refresh now.`;
 }
@@ -53,7 +55,7 @@ export function Header(props: {
           className={`conn conn-${connection.mode}${degraded ? " conn-degraded" : ""}`}
           data-testid="connection-status"
           data-mode={connection.mode}
-          title={describe(connection)}
+          title={describeConnection(connection)}
           onClick={requestRefresh}
         >
           <span className="dot" aria-hidden="true" />

@@ -27,16 +27,22 @@ def tls_redis(tmp_path: Path) -> Iterator[TlsRedis]:
     server.kill()
 
 
-@pytest.mark.parametrize("verify", ["ca", "none"])
+@pytest.mark.parametrize("verify", ["ca", "none", "mutual"])
 def test_a_worker_and_the_engine_share_a_tls_redis(
-    tls_redis: TlsRedis,
     celery_worker_factory,  # noqa: F811
     stream_prefix: str,
     verify: str,
+    tmp_path: Path,
 ) -> None:
-    # Verified against the server's CA, or not verified at all in the ssl module's spelling Celery documents.
-    url = tls_redis.url(f"ssl_ca_certs={tls_redis.ca}" if verify == "ca" else "ssl_cert_reqs=CERT_NONE")
-    task, health = task_through(url, celery_worker_factory, stream_prefix)
+    # Verified against the server's CA, not verified at all (in the ssl module's spelling Celery documents), or
+    # verified both ways: the server wants a client certificate too.
+    tls_redis = TlsRedis(tmp_path, client_certificates=verify == "mutual")
+    tls_redis.start()
+    try:
+        url = tls_redis.url("ssl_cert_reqs=CERT_NONE" if verify == "none" else tls_redis.verified_query())
+        task, health = task_through(url, celery_worker_factory, stream_prefix)
+    finally:
+        tls_redis.kill()
     # The worker's events (this process publishes without stemtrace: no PENDING).
     assert [e["state"] for e in task["events"]] == ["RECEIVED", "STARTED", "SUCCESS"]
     assert task["events"][-1]["result"] == 5

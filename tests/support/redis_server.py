@@ -58,6 +58,7 @@ class TlsRedis:
     workdir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    client_certificates: bool = False  # clients must present a certificate the CA signed
 
     @property
     def ca(self) -> Path:
@@ -66,12 +67,20 @@ class TlsRedis:
     def url(self, query: str) -> str:
         return f"rediss://localhost:{self.port}/0?{query}"
 
+    def verified_query(self) -> str:
+        """Verify the server against our CA; with client certificates, present the one the CA signed."""
+        query = f"ssl_ca_certs={self.ca}"
+        if self.client_certificates:  # the server's certificate serves as the client's: the CA signed it
+            query += f"&ssl_certfile={self.workdir / 'server.pem'}&ssl_keyfile={self.workdir / 'server.key'}"
+        return query
+
     def start(self) -> None:
         certs = make_certificates(self.workdir)
         self.proc = _spawn(["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                             "--tls-cert-file", str(certs.cert), "--tls-key-file", str(certs.key),
-                            "--tls-ca-cert-file", str(certs.ca), "--tls-auth-clients", "no"])  # fmt: skip
-        client = redis.Redis.from_url(self.url(f"ssl_ca_certs={certs.ca}"), socket_connect_timeout=0.5)
+                            "--tls-ca-cert-file", str(certs.ca),
+                            "--tls-auth-clients", "yes" if self.client_certificates else "no"])  # fmt: skip
+        client = redis.Redis.from_url(self.url(self.verified_query()), socket_connect_timeout=0.5)
         _wait_answering(self.proc, client, f"TLS port {self.port} (built without TLS?)")
 
     def kill(self) -> None:

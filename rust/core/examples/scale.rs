@@ -204,7 +204,7 @@ fn from_redis(url: &str, flows: u64) {
     let info = client.get_connection_info().clone();
     let own = runtime.block_on(async {
         // None over TLS, which the engine's reader does not speak (the consumer then reads through the redis crate).
-        let mut reader = Connection::open(&info).await?.expect("Redis answers");
+        let mut reader = Connection::open(&info, None).await?.expect("Redis answers");
         let t = Instant::now();
         let (mut last, mut read) = (String::from("0-0"), 0u64);
         while read < events {

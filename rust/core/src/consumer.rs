@@ -96,15 +96,14 @@ async fn follow(
     backoff: &mut Duration,
     batches: &mpsc::Sender<Decoded>,
 ) -> redis::RedisResult<()> {
-    let client = redis_url::client(url).await?;
+    let (client, tls) = redis_url::client(url).await?;
     // A blocking XREAD outlives the default 500 ms response timeout: disable it on this connection.
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(None);
     let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
-    // Entries come through a connection of our own that parses replies in place (`resp`); over
-    // TLS, which it does not speak, through the redis crate's.
-    let mut reader = resp::Connection::open(client.get_connection_info()).await.transpose()?;
+    // Entries come through a connection of our own that parses replies in place (`resp`), TLS too.
+    let mut reader = resp::Connection::open(client.get_connection_info(), tls.as_ref()).await.transpose()?;
     supervise::connected(engine, backoff);
     check_reset(engine, &mut conn, key, last_id).await?;
     let mut asked = false; // an XREAD for the batch after `last_id` is already on its way

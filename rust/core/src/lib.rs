@@ -25,6 +25,7 @@ pub mod stats;
 pub mod store;
 mod supervise;
 pub mod time;
+mod tls;
 mod view;
 pub mod workers;
 

@@ -15,11 +15,14 @@ use std::time::Duration;
 
 use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, RedisResult, TlsCertificates};
 
+use crate::tls::TlsOptions;
+
 const SENTINEL_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn client(url: &str) -> RedisResult<Client> {
+/// The `redis` crate's client for `url`, and the TLS settings of a `rediss://` one for the engine's reader.
+pub async fn client(url: &str) -> RedisResult<(Client, Option<TlsOptions>)> {
     if url.get(..11).is_some_and(|s| s.eq_ignore_ascii_case("sentinel://")) {
-        return Client::open(master_url(url).await?);
+        return Ok((Client::open(master_url(url).await?)?, None));
     }
     direct_client(url)
 }
@@ -67,52 +70,45 @@ async fn ask_master(sentinel: &str, name: &str) -> RedisResult<(String, u16)> {
     addr.ok_or_else(|| invalid("sentinel", format!("the sentinel knows no master named {name:?}")))
 }
 
-fn direct_client(url: &str) -> RedisResult<Client> {
+/// The client, and for `rediss://` the TLS settings the engine's own reader connects with.
+fn direct_client(url: &str) -> RedisResult<(Client, Option<TlsOptions>)> {
     if !url.starts_with("rediss://") {
-        return Client::open(url);
+        return Ok((Client::open(url)?, None));
     }
     let mut parsed = url::Url::parse(url).map_err(|e| invalid("invalid rediss:// URL", e.to_string()))?;
     let mut options = TlsOptions::default();
-    let mut kept = Vec::new();
-    for (key, value) in parsed.query_pairs() {
-        match &*key {
+    let (mut cert, mut key, mut kept) = (None, None, Vec::new());
+    for (name, value) in parsed.query_pairs() {
+        match &*name {
             "ssl_cert_reqs" => options.verify = verify(&value)?,
             "ssl_ca_certs" => options.ca = Some(read("ssl_ca_certs", &value)?),
-            "ssl_certfile" => options.cert = Some(read("ssl_certfile", &value)?),
-            "ssl_keyfile" => options.key = Some(read("ssl_keyfile", &value)?),
-            _ => kept.push((key.into_owned(), value.into_owned())),
+            "ssl_certfile" => cert = Some(read("ssl_certfile", &value)?),
+            "ssl_keyfile" => key = Some(read("ssl_keyfile", &value)?),
+            _ => kept.push((name.into_owned(), value.into_owned())),
         }
+    }
+    options.identity = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err(invalid("TLS client certificate", "ssl_certfile and ssl_keyfile go together".into())),
+    };
+    if parsed.fragment() == Some("insecure") {
+        options.verify = false; // the redis crate's own spelling
     }
     parsed.set_query(None);
     if !kept.is_empty() {
         parsed.query_pairs_mut().extend_pairs(&kept);
     }
-    if !options.verify {
+    let client = if !options.verify {
         parsed.set_fragment(Some("insecure"));
-        return Client::open(parsed.as_str());
-    }
-    let client_tls = match (options.cert, options.key) {
-        (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig { client_cert, client_key }),
-        (None, None) => None,
-        _ => return Err(invalid("TLS client certificate", "ssl_certfile and ssl_keyfile go together".into())),
+        Client::open(parsed.as_str())?
+    } else if options.ca.is_none() && options.identity.is_none() {
+        Client::open(parsed.as_str())?
+    } else {
+        let client_tls = options.identity.clone().map(|(client_cert, client_key)| redis::ClientTlsConfig { client_cert, client_key });
+        Client::build_with_tls(parsed.as_str(), TlsCertificates { client_tls, root_cert: options.ca.clone() })?
     };
-    if options.ca.is_none() && client_tls.is_none() {
-        return Client::open(parsed.as_str());
-    }
-    Client::build_with_tls(parsed.as_str(), TlsCertificates { client_tls, root_cert: options.ca })
-}
-
-struct TlsOptions {
-    verify: bool,
-    ca: Option<Vec<u8>>,
-    cert: Option<Vec<u8>>,
-    key: Option<Vec<u8>>,
-}
-
-impl Default for TlsOptions {
-    fn default() -> Self {
-        TlsOptions { verify: true, ca: None, cert: None, key: None }
-    }
+    Ok((client, Some(options)))
 }
 
 /// redis-py's values, and the `ssl` module's names Celery's documentation uses.
@@ -139,7 +135,7 @@ mod tests {
     use super::*;
 
     fn addr(url: &str) -> ConnectionAddr {
-        direct_client(url).unwrap().get_connection_info().addr().clone()
+        direct_client(url).unwrap().0.get_connection_info().addr().clone()
     }
 
     #[test]
@@ -147,7 +143,7 @@ mod tests {
         for reqs in ["none", "CERT_NONE", "cert_none"] {
             let url = format!("rediss://:pw@cache.example:6380/2?ssl_cert_reqs={reqs}");
             assert!(matches!(addr(&url), ConnectionAddr::TcpTls { insecure: true, .. }), "{reqs}");
-            assert_eq!(direct_client(&url).unwrap().get_connection_info().redis_settings().db(), 2);
+            assert_eq!(direct_client(&url).unwrap().0.get_connection_info().redis_settings().db(), 2);
         }
         assert!(matches!(addr("rediss://h:6380/0"), ConnectionAddr::TcpTls { insecure: false, .. }));
         assert!(matches!(addr("rediss://h/0?ssl_cert_reqs=CERT_REQUIRED"), ConnectionAddr::TcpTls { insecure: false, .. }));

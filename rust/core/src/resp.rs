@@ -4,14 +4,16 @@
 //! name and payload, through a byte-at-a-time parser); on this machine that capped reading a
 //! stream at ~370k entries/s while Redis itself serves ~650k. Here a reply is read into one
 //! buffer and parsed in place: a batch is that buffer plus the byte range of each entry's `data`,
-//! so an entry costs no allocation at all. Everything else (and TLS, which this connection does
-//! not speak) still goes through the `redis` crate, which also parses the URL for us.
+//! so an entry costs no allocation at all. It speaks TLS too (`tls.rs`). Everything else still
+//! goes through the `redis` crate, which also parses the URL for us.
 
 use std::ops::Range;
 
 use redis::{ConnectionAddr, ConnectionInfo};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+
+use crate::tls::TlsOptions;
 
 /// Entries read by one `XREAD`: the reply's bytes and where each entry's `data` lies in them.
 #[derive(Default, Debug)]
@@ -56,6 +58,12 @@ impl Batch {
 
 pub type Error = std::io::Error;
 
+async fn tcp(host: &str, port: u16) -> Result<TcpStream, Error> {
+    let tcp = TcpStream::connect((host, port)).await?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
 fn protocol(what: impl Into<String>) -> Error {
     Error::new(std::io::ErrorKind::InvalidData, what.into())
 }
@@ -70,18 +78,22 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connect, authenticate and select the database the URL names. `None` for TLS (`rediss://`),
-    /// which only the `redis` crate speaks.
-    pub async fn open(info: &ConnectionInfo) -> Option<Result<Connection, Error>> {
-        let io: Box<dyn Stream> = match info.addr() {
-            ConnectionAddr::Tcp(host, port) => match TcpStream::connect((host.as_str(), *port)).await {
-                Ok(tcp) => {
-                    let _ = tcp.set_nodelay(true);
-                    Box::new(tcp)
-                }
+    /// Connect, authenticate and select the database the URL names; over TLS with `tls`
+    /// (`redis_url.rs` reads it from a `rediss://` URL). `None` for TLS without settings.
+    pub async fn open(info: &ConnectionInfo, tls: Option<&TlsOptions>) -> Option<Result<Connection, Error>> {
+        let io: Box<dyn Stream> = match (info.addr(), tls) {
+            (ConnectionAddr::Tcp(host, port), _) => match tcp(host, *port).await {
+                Ok(tcp) => Box::new(tcp),
                 Err(e) => return Some(Err(e)),
             },
-            ConnectionAddr::Unix(path) => match UnixStream::connect(path).await {
+            (ConnectionAddr::TcpTls { host, port, .. }, Some(tls)) => match tcp(host, *port).await {
+                Ok(tcp) => match tls.connect(tcp, host).await {
+                    Ok(stream) => Box::new(stream),
+                    Err(e) => return Some(Err(e)),
+                },
+                Err(e) => return Some(Err(e)),
+            },
+            (ConnectionAddr::Unix(path), _) => match UnixStream::connect(path).await {
                 Ok(unix) => Box::new(unix),
                 Err(e) => return Some(Err(e)),
             },
@@ -128,7 +140,8 @@ impl Connection {
             out.extend_from_slice(arg);
             out.extend_from_slice(b"\r\n");
         }
-        self.io.write_all(&out).await
+        self.io.write_all(&out).await?;
+        self.io.flush().await // a TLS stream holds written bytes until flushed
     }
 
     /// Read more bytes onto the end of `bytes`; the peer closing is an error.

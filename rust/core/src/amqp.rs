@@ -24,6 +24,7 @@ use lapin::uri::AMQPUri;
 use lapin::tcp::OwnedTLSConfig;
 use lapin::{Channel, Connect, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use crate::engine::Engine;
+use crate::tls;
 use crate::supervise::{self, Follower, Handle};
 
 /// Deliveries applied under one write lock, and the broker's credit: a stream consumer must set one.
@@ -66,18 +67,19 @@ fn parse_uri(url: &str) -> Result<AMQPUri> {
 /// here (lapin's rustls) offers neither.
 fn connect_target(url: &str) -> Result<(AMQPUri, OwnedTLSConfig)> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut tls = OwnedTLSConfig::default();
+    let mut config = OwnedTLSConfig::default();
     let mut kept = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match &*key {
             "ssl_ca_certs" => {
-                let pem = std::fs::read_to_string(&*value).map_err(|e| format!("ssl_ca_certs: cannot read {value}: {e}"))?;
-                tls.cert_chain = Some(pem);
+                let pem = tls::read_option(&key, &value)?;
+                config.cert_chain = Some(String::from_utf8(pem).map_err(|_| "ssl_ca_certs: not a PEM text file")?);
             }
-            "ssl_cert_reqs" if matches!(value.to_ascii_lowercase().trim_start_matches("cert_"), "none") => {
-                return Err("ssl_cert_reqs=none: the server verifies RabbitMQ's certificate; give its CA as ssl_ca_certs".into());
+            "ssl_cert_reqs" => {
+                if !tls::cert_reqs(&value)? {
+                    return Err("ssl_cert_reqs=none: the server verifies RabbitMQ's certificate; give its CA as ssl_ca_certs".into());
+                }
             }
-            "ssl_cert_reqs" => {}
             "ssl_certfile" | "ssl_keyfile" => {
                 return Err(format!("{key}: client certificates are not supported by the server's AMQP connection").into());
             }
@@ -88,7 +90,7 @@ fn connect_target(url: &str) -> Result<(AMQPUri, OwnedTLSConfig)> {
     }
     let kept = kept.finish();
     let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{kept}") };
-    Ok((parse_uri(&url)?, tls))
+    Ok((parse_uri(&url)?, config))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, RedisResult, TlsCertificates};
 
-use crate::tls::TlsOptions;
+use crate::tls::{self, TlsOptions};
 
 const SENTINEL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -80,10 +80,15 @@ fn direct_client(url: &str) -> RedisResult<(Client, Option<TlsOptions>)> {
     let (mut cert, mut key, mut kept) = (None, None, Vec::new());
     for (name, value) in parsed.query_pairs() {
         match &*name {
-            "ssl_cert_reqs" => options.verify = verify(&value)?,
-            "ssl_ca_certs" => options.ca = Some(read("ssl_ca_certs", &value)?),
-            "ssl_certfile" => cert = Some(read("ssl_certfile", &value)?),
-            "ssl_keyfile" => key = Some(read("ssl_keyfile", &value)?),
+            "ssl_cert_reqs" => options.verify = tls::cert_reqs(&value).map_err(tls_option)?,
+            "ssl_ca_certs" | "ssl_certfile" | "ssl_keyfile" => {
+                let pem = tls::read_option(&name, &value).map_err(tls_option)?;
+                *match &*name {
+                    "ssl_ca_certs" => &mut options.ca,
+                    "ssl_certfile" => &mut cert,
+                    _ => &mut key,
+                } = Some(pem);
+            }
             _ => kept.push((name.into_owned(), value.into_owned())),
         }
     }
@@ -111,17 +116,8 @@ fn direct_client(url: &str) -> RedisResult<(Client, Option<TlsOptions>)> {
     Ok((client, Some(options)))
 }
 
-/// redis-py's values, and the `ssl` module's names Celery's documentation uses.
-fn verify(value: &str) -> RedisResult<bool> {
-    match value.to_ascii_lowercase().trim_start_matches("cert_") {
-        "none" => Ok(false),
-        "optional" | "required" => Ok(true),
-        _ => Err(invalid("ssl_cert_reqs", format!("{value:?}: use none, optional or required"))),
-    }
-}
-
-fn read(option: &'static str, path: &str) -> RedisResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| invalid(option, format!("cannot read {path}: {e}")))
+fn tls_option(detail: String) -> RedisError {
+    invalid("TLS option", detail)
 }
 
 fn invalid(what: &'static str, detail: String) -> RedisError {

@@ -75,6 +75,21 @@ impl TlsOptions {
     }
 }
 
+/// `ssl_cert_reqs` as redis-py reads it (also in the `ssl` module's names Celery's documentation
+/// uses): whether the server's certificate is verified.
+pub fn cert_reqs(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().trim_start_matches("cert_") {
+        "none" => Ok(false),
+        "optional" | "required" => Ok(true),
+        _ => Err(format!("ssl_cert_reqs={value:?}: use none, optional or required")),
+    }
+}
+
+/// The file a URL's TLS option (`ssl_ca_certs`, …) names.
+pub fn read_option(option: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{option}: cannot read {path}: {e}"))
+}
+
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }

@@ -1,8 +1,8 @@
 """Producer configuration: one frozen :class:`StemtraceConfig`, built from arguments, environment and Celery.
 
 Precedence, highest first: an explicit argument to :func:`build_config` (``stemtrace.init``), then the
-``STEMTRACE_*`` environment variables, then Celery's own ``broker_url`` (with its ``broker_use_ssl``), then
-the defaults below.
+``STEMTRACE_*`` environment variables, then Celery's own ``broker_url`` (with its ``broker_use_ssl`` and a
+sentinel's ``master_name``), then the defaults below.
 
 Environment variables read here: ``STEMTRACE_TRANSPORT_URL`` (or ``STEMTRACE_BROKER_URL``),
 ``STEMTRACE_PREFIX``, ``STEMTRACE_TTL``, and ``STEMTRACE_<FIELD>`` for every other field
@@ -208,8 +208,6 @@ def _with_sentinel_master(url: str, options: Any) -> str:
 
 _TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 _CERT_REQS = {0: "none", 1: "optional", 2: "required"}  # ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED
-
-
 _TLS_SCHEMES = {"redis": "rediss", "rediss": "rediss", "amqp": "amqps", "amqps": "amqps"}
 
 

@@ -66,6 +66,29 @@ def test_a_worker_and_the_server_on_an_amqps_broker_go_by_celerys_settings(
         server.stop()
 
 
+def test_mutual_tls_both_present_a_certificate(
+    tmp_path_factory: pytest.TempPathFactory,
+    celery_worker_factory,  # noqa: F811
+    stream_prefix: str,
+) -> None:
+    """A listener that wants a client certificate: the library (py-amqp) and the engine (lapin) present one."""
+    rabbit = start_private_rabbitmq(tmp_path_factory.mktemp("mtls-rabbitmq"), tls=True, client_certificates=True)
+    try:
+        d = rabbit.workdir  # the server's certificate serves as the client's: our CA signed it
+        certs = f"ssl_ca_certs={d / 'ca.pem'}&ssl_certfile={d / 'server.pem'}&ssl_keyfile={d / 'server.key'}"
+        task, health = task_through(rabbit.tls_url(certs), celery_worker_factory, stream_prefix)
+        assert task["events"][-1]["result"] == 5 and health["consumer_connected"] is True
+        refused = create_engine(rabbit.tls_url(f"ssl_ca_certs={d / 'ca.pem'}"), stream_prefix, 1000)
+        refused.start()
+        try:
+            until("no certificate, no connection", lambda: orjson.loads(refused.health())["last_error"])
+            assert orjson.loads(refused.health())["consumer_connected"] is False
+        finally:
+            refused.stop()
+    finally:
+        rabbit.stop()
+
+
 @pytest.mark.parametrize(
     ("query", "reason"),
     [

@@ -61,6 +61,7 @@ class PrivateRabbit:
     port: int
     proc: subprocess.Popen[bytes] | None = None
     tls_port: int | None = None  # also a TLS listener, with a certificate our own CA signs (``workdir``/ca.pem)
+    client_certificates: bool = False  # the TLS listener wants a client certificate our CA signed
 
     @property
     def url(self) -> str:
@@ -92,7 +93,11 @@ class PrivateRabbit:
             (self.workdir / "rabbitmq.conf").write_text(
                 f"listeners.ssl.default = {self.tls_port}\nssl_options.cacertfile = {certs.ca}\n"
                 f"ssl_options.certfile = {certs.cert}\nssl_options.keyfile = {certs.key}\n"
-                "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
+                + (
+                    "ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n"
+                    if self.client_certificates
+                    else "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
+                )
             )
         with open(self.workdir / "server.log", "ab") as log:
             self.proc = subprocess.Popen(
@@ -130,16 +135,16 @@ class PrivateRabbit:
         return (self.workdir / "server.log").read_text(errors="replace")
 
 
-def start_private_rabbitmq(workdir: Path, *, tls: bool = False) -> PrivateRabbit:
-    """A fresh node on a free port (and a TLS one with ``tls``); fails the test (never skips) when RabbitMQ is
-    not installed."""
+def start_private_rabbitmq(workdir: Path, *, tls: bool = False, client_certificates: bool = False) -> PrivateRabbit:
+    """A fresh node on a free port (and a TLS one with ``tls``, that wants client certificates with
+    ``client_certificates``); fails the test (never skips) when RabbitMQ is not installed."""
     if _SERVER is None and shutil.which("rabbitmq-server") is None:
         pytest.fail(
             "no RabbitMQ answers on 127.0.0.1:5672 and rabbitmq-server is not installed: run `make test` "
             "(it installs Debian's rabbitmq-server) or set STEMTRACE_TEST_AMQP_URL"
         )
     rabbit = PrivateRabbit(workdir, f"sttest-{uuid.uuid4().hex[:8]}@localhost", _free_port(),
-                           tls_port=_free_port() if tls else None)  # fmt: skip
+                           tls_port=_free_port() if tls else None, client_certificates=client_certificates)  # fmt: skip
     rabbit.start()
     return rabbit
 

@@ -21,7 +21,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::uri::AMQPUri;
-use lapin::tcp::OwnedTLSConfig;
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::{Channel, Connect, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use crate::engine::Engine;
 use crate::tls;
@@ -63,11 +63,12 @@ fn parse_uri(url: &str) -> Result<AMQPUri> {
 
 /// The URL and its TLS settings. TLS options come in the query as the library reads them
 /// (`stemtrace/transport/amqp.py`): `ssl_ca_certs` verifies `amqps://` against that CA instead of the
-/// system's. Skipping verification and client certificates are refused with a reason: the TLS stack
-/// here (lapin's rustls) offers neither.
+/// system's, `ssl_certfile` + `ssl_keyfile` (PEM) present a client certificate. Skipping verification
+/// is refused with a reason: the TLS stack here (lapin's rustls) does not offer it.
 fn connect_target(url: &str) -> Result<(AMQPUri, OwnedTLSConfig)> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut config = OwnedTLSConfig::default();
+    let (mut cert, mut client_key) = (None, None);
     let mut kept = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match &*key {
@@ -80,14 +81,18 @@ fn connect_target(url: &str) -> Result<(AMQPUri, OwnedTLSConfig)> {
                     return Err("ssl_cert_reqs=none: the server verifies RabbitMQ's certificate; give its CA as ssl_ca_certs".into());
                 }
             }
-            "ssl_certfile" | "ssl_keyfile" => {
-                return Err(format!("{key}: client certificates are not supported by the server's AMQP connection").into());
-            }
+            "ssl_certfile" => cert = Some(tls::read_option(&key, &value)?),
+            "ssl_keyfile" => client_key = Some(tls::read_option(&key, &value)?),
             _ => {
                 kept.append_pair(&key, &value);
             }
         }
     }
+    config.identity = match (cert, client_key) {
+        (Some(pem), Some(key)) => Some(OwnedIdentity::PKCS8 { pem, key }),
+        (None, None) => None,
+        _ => return Err("ssl_certfile and ssl_keyfile go together".into()),
+    };
     let kept = kept.finish();
     let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{kept}") };
     Ok((parse_uri(&url)?, config))
@@ -396,7 +401,7 @@ mod tests {
         assert_eq!(tls.cert_chain.as_deref(), Some("-----BEGIN CERTIFICATE-----\n"));
         let refused = |url: &str| connect_target(url).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(refused("amqps://h//?ssl_cert_reqs=none").contains("give its CA as ssl_ca_certs"));
-        assert!(refused("amqps://h//?ssl_certfile=c.pem&ssl_keyfile=k.pem").contains("client certificates"));
+        assert!(refused(&format!("amqps://h//?ssl_certfile={}", ca.display())).contains("go together"));
         assert!(refused("amqps://h//?ssl_ca_certs=/nonexistent/ca.pem").contains("cannot read /nonexistent/ca.pem"));
     }
 

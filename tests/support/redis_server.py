@@ -45,9 +45,7 @@ class RestartableRedis:
         self.proc.wait(30)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        _kill(self.proc)
 
 
 @dataclass
@@ -84,9 +82,7 @@ class TlsRedis:
         _wait_answering(self.proc, client, f"TLS port {self.port} (built without TLS?)")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        _kill(self.proc)
 
 
 @dataclass
@@ -159,9 +155,13 @@ class SentinelRedis:
 
     def kill(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
 
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
@@ -176,8 +176,7 @@ def _wait_answering(proc: subprocess.Popen[bytes], client: redis.Redis, where: s
     try:
         _until(lambda: proc.poll() is None and client.ping(), f"redis-server on {where} never answered")
     except RuntimeError:
-        proc.kill()
-        proc.wait(10)
+        _kill(proc)
         raise
 
 

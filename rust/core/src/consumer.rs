@@ -103,35 +103,20 @@ async fn follow(
         .set_response_timeout(None);
     let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
     // Entries come through a connection of our own that parses replies in place (`resp`), TLS too.
-    let mut reader = resp::Connection::open(client.get_connection_info(), tls.as_ref()).await.transpose()?;
+    let mut reader = resp::Connection::open(client.get_connection_info(), tls.as_ref()).await?;
     supervise::connected(engine, backoff);
     check_reset(engine, &mut conn, key, last_id).await?;
     let mut asked = false; // an XREAD for the batch after `last_id` is already on its way
     loop {
-        let batch = if let Some(reader) = &mut reader {
-            if !asked {
-                reader.send_xread(key, last_id, BATCH, BLOCK_MS).await?;
-            }
-            let batch = reader.read_batch().await?;
-            // Catching up: ask for the next batch now, so Redis prepares it while this one is decoded.
-            asked = batch.len() == BATCH;
-            if let Some(next) = batch.last_id().filter(|_| asked) {
-                reader.send_xread(key, next, BATCH, BLOCK_MS).await?;
-            }
-            batch
-        } else {
-            let reply: Value = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(BATCH)
-                .arg("BLOCK")
-                .arg(BLOCK_MS)
-                .arg("STREAMS")
-                .arg(key)
-                .arg(&*last_id)
-                .query_async(&mut conn)
-                .await?;
-            parse_xread(reply)
-        };
+        if !asked {
+            reader.send_xread(key, last_id, BATCH, BLOCK_MS).await?;
+        }
+        let batch = reader.read_batch().await?;
+        // Catching up: ask for the next batch now, so Redis prepares it while this one is decoded.
+        asked = batch.len() == BATCH;
+        if let Some(next) = batch.last_id().filter(|_| asked) {
+            reader.send_xread(key, next, BATCH, BLOCK_MS).await?;
+        }
         let full = batch.len() == BATCH;
         match batch.last_id() {
             Some(id) => {
@@ -219,49 +204,4 @@ async fn update_lag(engine: &Engine, conn: &mut MultiplexedConnection, key: &str
         let lag = if behind.is_empty() { 0 } else { (len - ingested).max(1) };
         engine.health.lag.store(lag, Ordering::Relaxed);
     }
-}
-
-/// The entries of an XREAD reply parsed by the redis crate (the TLS path), RESP2 (arrays) or RESP3
-/// (map). An entry without a `data` field is empty and counted as malformed by the decode step.
-fn parse_xread(reply: Value) -> Batch {
-    let streams = match reply {
-        Value::Array(streams) => streams.into_iter().filter_map(|s| match s {
-            Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
-            _ => None,
-        }).collect::<Vec<_>>(),
-        Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
-        _ => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for entries in streams {
-        let Value::Array(entries) = entries else { continue };
-        for entry in entries {
-            let Value::Array(mut parts) = entry else { continue };
-            if parts.len() != 2 {
-                continue;
-            }
-            let fields = parts.pop();
-            let Some(Value::BulkString(id)) = parts.pop() else { continue };
-            let Ok(id) = String::from_utf8(id) else { continue };
-            let data = match fields {
-                Some(Value::Array(kv)) => field(kv),
-                Some(Value::Map(kv)) => field(kv.into_iter().flat_map(|(k, v)| [k, v]).collect()),
-                _ => None,
-            };
-            out.push((id, data));
-        }
-    }
-    Batch::from_entries(out.iter().map(|(id, data)| (id.as_str(), data.as_deref())))
-}
-
-fn field(kv: Vec<Value>) -> Option<Vec<u8>> {
-    let mut it = kv.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        if matches!(&k, Value::BulkString(name) if name == b"data") {
-            if let Value::BulkString(data) = v {
-                return Some(data);
-            }
-        }
-    }
-    None
 }

@@ -43,7 +43,7 @@ impl Batch {
         self.last_id.as_deref()
     }
 
-    /// A batch from entries already in memory (the `redis` crate's path, tests).
+    /// A batch from entries already in memory (tests).
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>) -> Batch {
         let mut batch = Batch::default();
         for (id, data) in entries {
@@ -78,29 +78,18 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connect, authenticate and select the database the URL names; over TLS with `tls`
-    /// (`redis_url.rs` reads it from a `rediss://` URL). `None` for TLS without settings.
-    pub async fn open(info: &ConnectionInfo, tls: Option<&TlsOptions>) -> Option<Result<Connection, Error>> {
+    /// Connect, authenticate and select the database the URL names; over TLS with `tls`, which
+    /// `redis_url.rs` reads from a `rediss://` URL.
+    pub async fn open(info: &ConnectionInfo, tls: Option<&TlsOptions>) -> Result<Connection, Error> {
         let io: Box<dyn Stream> = match (info.addr(), tls) {
-            (ConnectionAddr::Tcp(host, port), _) => match tcp(host, *port).await {
-                Ok(tcp) => Box::new(tcp),
-                Err(e) => return Some(Err(e)),
-            },
-            (ConnectionAddr::TcpTls { host, port, .. }, Some(tls)) => match tcp(host, *port).await {
-                Ok(tcp) => match tls.connect(tcp, host).await {
-                    Ok(stream) => Box::new(stream),
-                    Err(e) => return Some(Err(e)),
-                },
-                Err(e) => return Some(Err(e)),
-            },
-            (ConnectionAddr::Unix(path), _) => match UnixStream::connect(path).await {
-                Ok(unix) => Box::new(unix),
-                Err(e) => return Some(Err(e)),
-            },
-            _ => return None,
+            (ConnectionAddr::Tcp(host, port), _) => Box::new(tcp(host, *port).await?),
+            (ConnectionAddr::TcpTls { host, port, .. }, Some(tls)) => Box::new(tls.connect(tcp(host, *port).await?, host).await?),
+            (ConnectionAddr::Unix(path), _) => Box::new(UnixStream::connect(path).await?),
+            (addr, _) => return Err(Error::new(std::io::ErrorKind::InvalidInput, format!("no TLS settings for {addr}"))),
         };
         let mut conn = Connection { io, spill: Vec::new() };
-        Some(conn.handshake(info).await.map(|()| conn))
+        conn.handshake(info).await?;
+        Ok(conn)
     }
 
     async fn handshake(&mut self, info: &ConnectionInfo) -> Result<(), Error> {

@@ -24,7 +24,7 @@ from stemtrace.celery import runtime, signals
 from stemtrace.celery.context import trace
 from stemtrace.config import StemtraceConfig, build_config
 from stemtrace.errors import ConfigurationError
-from stemtrace.transport import BufferedTransport
+from stemtrace.transport import Transport
 
 __all__ = ["get_config", "get_transport", "init", "init_worker", "is_initialized", "shutdown", "trace"]
 
@@ -100,7 +100,7 @@ def get_config() -> StemtraceConfig | None:
     return rt.config if rt else None
 
 
-def get_transport() -> BufferedTransport | None:
+def get_transport() -> Transport | None:
     rt = runtime.current()
     return rt.transport if rt else None
 

@@ -86,6 +86,9 @@ class Payloads:
         self.scrubber = Scrubber(config.additional_sensitive_keys, config.safe_keys, config.scrub_sensitive_data)
         self.max = config.max_data_size
         self._sensitive: dict[str, frozenset[int]] = {}  # task name -> positions of its sensitive parameters
+        from stemtrace._engine import PendingEvents  # here, not at import: importing stemtrace stays light
+
+        self.pending = PendingEvents(config.max_data_size, config.capture_args, self.scrubber.is_sensitive)
 
     def _json(self, value: Any) -> bytes:
         return field_json(value, self.scrubber, self.max)
@@ -382,20 +385,29 @@ def header_of(request: Any, name: str) -> str | None:
     return None
 
 
+_NO_POSITIONS: frozenset[int] = frozenset()
+
+
 def publish_event(
-    payloads: Payloads,
-    *,
-    headers: Mapping[str, Any],
-    body: Any,
-    routing_key: str | None,
-    queue: str | None,
+    payloads: Payloads, headers: Mapping[str, Any], body: Any, routing_key: str | None, queue: str | None,
     task: Any = None,
-) -> bytes | None:
+) -> bytes | None:  # fmt: skip
     """The PENDING event of one publish, from the protocol-2 message.
 
     ``task`` (the registered task object, when this process knows it) lets positional arguments be
-    scrubbed by parameter name.
+    scrubbed by parameter name. The common case is built natively (``stemtrace._engine.PendingEvents``,
+    rust/py/src/capture.rs), everything else by :func:`build_publish_event`, whose output it equals.
     """
+    positions = payloads.sensitive_positions(task) if task is not None and payloads.scrubber.enabled else _NO_POSITIONS
+    event = payloads.pending.build(headers, body, routing_key, queue, positions)
+    return event if event is not None else build_publish_event(payloads, headers, body, routing_key, queue, task)
+
+
+def build_publish_event(
+    payloads: Payloads, headers: Mapping[str, Any], body: Any, routing_key: str | None, queue: str | None,
+    task: Any = None,
+) -> bytes | None:  # fmt: skip
+    """:func:`publish_event` in Python, for every message: the reference the native builder must equal."""
     task_id = headers.get("id")
     if not task_id:
         return None

@@ -8,7 +8,7 @@ from typing import Any
 
 from stemtrace.celery.events import Payloads
 from stemtrace.config import StemtraceConfig
-from stemtrace.transport import BufferedTransport, transport_for_url
+from stemtrace.transport import Transport, transport_for_url
 
 log = logging.getLogger("stemtrace")
 
@@ -16,7 +16,7 @@ log = logging.getLogger("stemtrace")
 @dataclass(frozen=True)
 class Runtime:
     config: StemtraceConfig
-    transport: BufferedTransport
+    transport: Transport
     payloads: Payloads
     app: Any
 
@@ -24,7 +24,7 @@ class Runtime:
 _current: Runtime | None = None
 
 
-def install(config: StemtraceConfig, app: Any, transport: BufferedTransport | None = None) -> Runtime:
+def install(config: StemtraceConfig, app: Any, transport: Transport | None = None) -> Runtime:
     """Make ``config`` the active one; the transport is built now but starts nothing until first send."""
     global _current
     if transport is None:

@@ -127,7 +127,7 @@ def on_after_publish(
         tasks = getattr(rt.app, "_tasks", None)  # "tasks" would finalize the app
         task = tasks.get(headers.get("task")) if isinstance(tasks, dict) else None
         queue = routing_key if not exchange else None
-        event = publish_event(rt.payloads, headers=headers, body=body, routing_key=routing_key, queue=queue, task=task)
+        event = publish_event(rt.payloads, headers, body, routing_key, queue, task)
         if event is not None:
             rt.transport.send_bytes(event)
     except Exception:

@@ -10,9 +10,9 @@ from typing import Any
 
 from stemtrace.config import SUPPORTED_SCHEMES, normalize_transport_url, redact_url
 from stemtrace.errors import ConfigurationError
-from stemtrace.transport.base import BufferedTransport
+from stemtrace.transport.base import BufferedTransport, Transport
 
-__all__ = ["BufferedTransport", "is_redis_url", "transport_for_url"]
+__all__ = ["BufferedTransport", "Transport", "is_redis_url", "transport_for_url"]
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix", "sentinel")
@@ -30,7 +30,7 @@ def transport_for_url(
     buffer_size: int = 10_000,
     max_stream_length: int = 1_000_000,
     **kwargs: Any,
-) -> BufferedTransport:
+) -> Transport:
     """A transport for ``redis://``, ``rediss://``, ``unix://``, ``sentinel://``, ``amqp://``, ``amqps://``,
     ``pyamqp://`` or ``memory://``; nothing connects yet."""
     url = normalize_transport_url(url or "")

@@ -1,4 +1,5 @@
-"""The buffered, fork-safe sender every transport builds on.
+"""What every transport offers (``Transport``), and the buffered, fork-safe Python sender the AMQP and memory
+transports build on (Redis has a native one: ``redis.py``).
 
 A task thread only appends serialised bytes to a bounded in-process buffer (an uncontended lock and a
 ``deque.append``); a daemon thread drains the buffer in batches and hands each batch to ``_write``.
@@ -29,8 +30,45 @@ log = logging.getLogger("stemtrace.transport")
 _LOG_EVERY = 30.0  # seconds between two warnings about the same trouble
 
 
-class DropBatch(Exception):
-    """Raised by ``_write`` when a batch can never be written: it is counted as dropped, not retried."""
+class Transport(ABC):
+    """What every transport offers the signal handlers; none of it ever blocks or raises in their thread."""
+
+    name = "transport"
+
+    def __init__(self) -> None:
+        _ALL.add(self)
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Serialise and enqueue one event. Never raises, never blocks on I/O."""
+        try:
+            data = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+        except Exception:  # the event builder makes values JSON-safe; this is a last resort
+            try:
+                data = orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS)
+            except Exception:
+                log.debug("stemtrace: event could not be serialised", exc_info=True)
+                return
+        self.send_bytes(data)
+
+    @abstractmethod
+    def send_bytes(self, data: bytes) -> None:
+        """Enqueue one already serialised JSON object."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, int]:
+        """Counters of this process: events ``sent``, ``dropped`` (buffer full), write ``errors``, ``buffered``."""
+
+    @abstractmethod
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait up to ``timeout`` seconds until everything buffered was written; True if it was."""
+
+    @abstractmethod
+    def close(self, timeout: float = 2.0) -> bool:
+        """Flush with a deadline and stop sending; later sends are ignored."""
+
+    @abstractmethod
+    def _after_fork(self) -> None:
+        """Forget this process's state in a forked child, which makes its own on first use."""
 
 
 class _Worker:
@@ -55,7 +93,7 @@ class _Worker:
         self.thread.start()
 
 
-class BufferedTransport(ABC):
+class BufferedTransport(Transport):
     """Base class: subclasses implement ``_write(batch)`` (raise on failure) and optionally ``_reset()``."""
 
     name = "buffered"
@@ -78,24 +116,11 @@ class BufferedTransport(ABC):
         self._create_lock = threading.Lock()
         self._last_warning = 0.0
         self._closed = False
-        _ALL.add(self)
+        super().__init__()
 
     # ----------------------------------------------------------------- task-thread side (must be cheap)
 
-    def send(self, event: dict[str, Any]) -> None:
-        """Serialise and enqueue one event. Never raises, never blocks on I/O."""
-        try:
-            data = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
-        except Exception:  # the event builder makes values JSON-safe; this is a last resort
-            try:
-                data = orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS)
-            except Exception:
-                log.debug("stemtrace: event could not be serialised", exc_info=True)
-                return
-        self.send_bytes(data)
-
     def send_bytes(self, data: bytes) -> None:
-        """Enqueue one already serialised JSON object."""
         if self._closed:
             return
         w = self._worker
@@ -113,7 +138,6 @@ class BufferedTransport(ABC):
             w.wakeup.set()
 
     def stats(self) -> dict[str, int]:
-        """Counters of this process: events ``sent``, ``dropped`` (buffer full), write ``errors``, ``buffered``."""
         w = self._worker
         if w is None or w.pid != os.getpid():
             return {"sent": 0, "dropped": 0, "errors": 0, "buffered": 0}
@@ -187,11 +211,6 @@ class BufferedTransport(ABC):
                 continue
             try:
                 self._write(batch)
-            except DropBatch as exc:
-                w.errors += 1
-                w.dropped += len(batch)
-                self._warn(f"stemtrace: dropped {len(batch)} event(s) the transport refused ({exc})", w)
-                continue
             except Exception as exc:
                 w.errors += 1
                 w.failing = True
@@ -247,13 +266,13 @@ class BufferedTransport(ABC):
 
     @abstractmethod
     def _write(self, batch: list[bytes]) -> None:
-        """Send one batch; raise on failure (the batch is kept and retried), ``DropBatch`` to give it up."""
+        """Send one batch; raise on failure (the batch is kept and retried)."""
 
-    def _reset(self) -> None:  # noqa: B027 - an optional hook: a transport may hold nothing per process
+    def _reset(self) -> None:  # an optional hook: a transport may hold nothing per process
         """Drop per-process resources (connections); called in a new process before the first write."""
 
 
-_ALL: weakref.WeakSet[BufferedTransport] = weakref.WeakSet()
+_ALL: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
 def _reset_all_after_fork() -> None:

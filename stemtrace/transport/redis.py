@@ -1,41 +1,23 @@
-"""Redis Streams sender: each batch becomes ``XADD {prefix}:events MAXLEN ~ N * data <json>`` per event.
+"""Redis Streams sender: each event becomes ``XADD {prefix}:events MAXLEN ~ N * data <json>``.
 
-The batch goes as one small Lua script call (``EVALSHA``) that runs the XADDs inside Redis: building
-and parsing one command per event in Python was most of the library's cost in a busy worker. The events
-travel end to end in one argument with their byte lengths beside them, so the client packs five
-arguments per batch instead of one per event. Where scripting is refused (ACLs, managed services), it
-falls back to a pipeline of XADDs for good.
-One XADD cannot carry both MAXLEN and MINID, so the length cap rides on every XADD and the age cap
-(``XTRIM MINID now-ttl``, exact: ``~`` would keep whole part-old nodes of ~100 entries) is applied at
-most once every ``trim_interval`` seconds.
-Timeouts are short: a slow or dead Redis only ever stalls the sender thread, never a task.
+The buffer and the sending thread are native (``stemtrace._engine.RedisSender``, rust/core/src/sender.rs):
+a task thread only copies its event into the buffer, and the thread that writes batches (one pipeline of
+XADDs each) never takes the GIL, so it does not compete with the tasks for it. One XADD cannot carry
+both MAXLEN and MINID, so the length cap rides on every XADD and the age cap (``XTRIM MINID now-ttl``,
+exact: ``~`` would keep whole part-old nodes of ~100 entries) is applied at most once every
+``trim_interval`` seconds. Timeouts are short: a slow or dead Redis only ever stalls the sender thread,
+never a task.
 A ``sentinel://`` URL (Celery's spelling: ``sentinel://[:pw@]s1:26379;sentinel://s2:26379/0?master_name=x``)
 writes to whichever server the sentinels name as the master, asked again after a failover.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
+import os
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from stemtrace.transport.base import BufferedTransport, DropBatch
-
-# KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the MINID to trim to ("" for none), ARGV[3] the events'
-# byte lengths, comma-separated, ARGV[4] the events end to end.
-_XADD_BATCH = """
-local events, start, n = ARGV[4], 1, 0
-for size in string.gmatch(ARGV[3], '%d+') do
-    local stop = start + tonumber(size)
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', string.sub(events, start, stop - 1))
-    start, n = stop, n + 1
-end
-if ARGV[2] ~= '' then
-    redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
-end
-return n
-"""
+from stemtrace.transport.base import Transport
 
 _CERT_REQS = {"CERT_NONE": "none", "CERT_OPTIONAL": "optional", "CERT_REQUIRED": "required"}
 
@@ -77,7 +59,10 @@ class SentinelUrl(NamedTuple):
         )
 
 
-class RedisTransport(BufferedTransport):
+class RedisTransport(Transport):
+    """Events to a Redis stream through a native sender, one per process: made on the first event a process
+    sends, and made anew in a forked child (a prefork worker's children), which must not use its parent's."""
+
     name = "redis"
 
     def __init__(
@@ -89,78 +74,59 @@ class RedisTransport(BufferedTransport):
         max_stream_length: int = 1_000_000,
         trim_interval: float = 60.0,
         socket_timeout: float = 2.0,
-        **kwargs: Any,
+        buffer_size: int = 10_000,
+        buffer_bytes: int = 64 * 1024 * 1024,
+        batch_size: int = 500,
+        batch_bytes: int = 1024 * 1024,
+        linger: float = 0.05,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__()
         self.url = _normalize_url(url)
         self.stream_key = f"{prefix}:events"
-        self.ttl = ttl
-        self.max_stream_length = max_stream_length
-        self.trim_interval = trim_interval
-        self.socket_timeout = socket_timeout
-        self._client: Any = None
-        self._script: Any = None  # the batch script, or None once Redis refused scripting
-        self._scripting = True
-        self._last_trim = 0.0
+        self._settings = {
+            "max_len": max_stream_length, "ttl": float(ttl), "trim_interval": trim_interval,
+            "buffer_size": buffer_size, "buffer_bytes": buffer_bytes, "batch_size": batch_size,
+            "batch_bytes": batch_bytes, "linger": linger, "timeout": socket_timeout,
+        }  # fmt: skip
+        self._sender: Any = None
+        self._pid = 0
+        self._closed = False
 
-    def _connect(self) -> Any:
-        # redis is imported here and in redis_client: a publisher that never sends does not pay for it
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+    def send_bytes(self, data: bytes) -> None:
+        sender = self._sender
+        if sender is None or self._pid != os.getpid():
+            if self._closed:
+                return
+            sender = self._start()
+        sender.push(data)
 
-        return redis_client(
-            self.url,
-            retry=Retry(NoBackoff(), 0),  # one attempt per call: the sender thread does its own back-off
-            socket_connect_timeout=min(self.socket_timeout, 1.0),
-            socket_timeout=self.socket_timeout,
-            retry_on_timeout=False,
-            health_check_interval=30,
-        )
+    def _start(self) -> Any:
+        from stemtrace._engine import RedisSender
 
-    def _reset(self) -> None:
-        self._client = None
-        self._script = None
-        self._last_trim = 0.0
+        self._sender, self._pid = RedisSender(self.url, self.stream_key, **self._settings), os.getpid()
+        return self._sender
 
-    def _write(self, batch: list[bytes]) -> None:
-        import redis
+    def _after_fork(self) -> None:
+        self._sender = None  # the parent's: it has no thread here, and dropping it touches nothing
 
-        if self._client is None:
-            self._client = self._connect()
-            self._script = self._client.register_script(_XADD_BATCH)
-        now = time.time()
-        trim = now - self._last_trim >= self.trim_interval
-        min_id = f"{int((now - self.ttl) * 1000)}-0" if trim else ""
-        try:
-            if self._scripting:
-                try:
-                    sizes = ",".join(map(str, map(len, batch)))
-                    self._script(keys=[self.stream_key], args=[self.max_stream_length, min_id, sizes, b"".join(batch)])
-                except redis.ResponseError as exc:
-                    if not _scripting_refused(exc):
-                        raise
-                    self._scripting = False
-            if not self._scripting:
-                self._pipeline(batch, min_id)
-        except redis.ResponseError as exc:
-            # Redis answered but refused (wrong key type, ...): resending the same batch cannot help.
-            raise DropBatch(str(exc)) from exc
-        except Exception:
-            # A half-dead connection is not worth keeping: the next attempt reconnects from scratch.
-            client, self._client = self._client, None
-            with contextlib.suppress(Exception):
-                client.close()
-            raise
-        if trim:
-            self._last_trim = now
+    def _mine(self) -> Any:
+        return self._sender if self._pid == os.getpid() else None
 
-    def _pipeline(self, batch: list[bytes], min_id: str) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for data in batch:
-            pipe.xadd(self.stream_key, {"data": data}, maxlen=self.max_stream_length, approximate=True)
-        if min_id:
-            pipe.xtrim(self.stream_key, minid=min_id, approximate=False)  # exact: "~" keeps whole nodes
-        pipe.execute()
+    def stats(self) -> dict[str, int]:
+        sender = self._mine()
+        sent, dropped, errors, buffered = sender.stats() if sender is not None else (0, 0, 0, 0)
+        return {"sent": sent, "dropped": dropped, "errors": errors, "buffered": buffered}
+
+    def flush(self, timeout: float = 2.0) -> bool:
+        sender = self._mine()
+        return True if sender is None else bool(sender.flush(timeout))
+
+    def close(self, timeout: float = 2.0) -> bool:
+        sender = self._mine()
+        ok = True if sender is None else bool(sender.close(timeout))
+        self._closed = True
+        self._sender = None
+        return ok
 
 
 def redis_client(url: str, **options: Any) -> Any:
@@ -180,9 +146,3 @@ def redis_client(url: str, **options: Any) -> Any:
     return sentinel.master_for(
         parsed.master_name, username=parsed.username, password=parsed.password, db=parsed.db, **options
     )
-
-
-def _scripting_refused(exc: Exception) -> bool:
-    """Errors that mean this Redis will not run scripts for us (as opposed to a bad batch)."""
-    message = str(exc).lower()
-    return any(s in message for s in ("noperm", "unknown command", "no permissions", "scripting is disabled"))

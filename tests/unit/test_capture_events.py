@@ -63,7 +63,7 @@ def test_publish_event_from_protocol_2_message() -> None:
         "eta": "2030-01-01T00:00:00+00:00", context.HEADER: "trace-1",
     }  # fmt: skip
     body = ((1, {"password": "x"}), {"token": "t", "n": 2}, {"chord": None, "chain": None})
-    encoded = publish_event(payloads(), headers=headers, body=body, routing_key="celery", queue="celery")
+    encoded = publish_event(payloads(), headers, body, "celery", "celery")
     assert encoded is not None
     e = orjson.loads(encoded)
     assert (e["state"], e["task_id"], e["name"], e["parent_id"], e["root_id"], e["group_id"]) == (

@@ -1,4 +1,5 @@
-//! A minimal RESP2 connection for the one command that moves bulk data: `XREAD`.
+//! A minimal RESP2 connection for the commands that move bulk data: `XREAD` (the consumer) and
+//! pipelined `XADD`s (the library's sender, `sender.rs`).
 //!
 //! The `redis` crate parses every reply into a tree of `Value`s (an allocation per id, field
 //! name and payload, through a byte-at-a-time parser); on this machine that capped reading a
@@ -123,14 +124,32 @@ impl Connection {
 
     async fn send(&mut self, args: &[&[u8]]) -> Result<(), Error> {
         let mut out = Vec::with_capacity(64);
-        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.io.write_all(&out).await?;
+        command(&mut out, args);
+        self.write(&out).await
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.io.write_all(bytes).await?;
         self.io.flush().await // a TLS stream holds written bytes until flushed
+    }
+
+    /// Send `commands` (several, each written by [`command`]) at once and read their `replies`
+    /// replies: for each, `None` when it succeeded or the error Redis answered.
+    pub async fn pipeline(&mut self, commands: &[u8], replies: usize) -> Result<Vec<Option<String>>, Error> {
+        self.write(commands).await?;
+        let mut bytes = std::mem::take(&mut self.spill);
+        let (mut at, mut out) = (0, Vec::with_capacity(replies));
+        while out.len() < replies {
+            match reply(&bytes, at)? {
+                Some((error, next)) => {
+                    out.push(error);
+                    at = next;
+                }
+                None => self.fill(&mut bytes).await?,
+            }
+        }
+        self.spill = bytes.split_off(at);
+        Ok(out)
     }
 
     /// Read more bytes onto the end of `bytes`; the peer closing is an error.
@@ -172,6 +191,67 @@ impl Connection {
 
 /// What was parsed and where the next element starts; `None` while the buffer does not hold all of it.
 type Parsed<T> = Result<Option<(T, usize)>, Error>;
+
+/// Append one command to `out` as RESP: an array of bulk strings.
+pub fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
+    header(out, b'*', args.len());
+    for arg in args {
+        header(out, b'$', arg.len());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// `*n\r\n` or `$n\r\n`, the number written by hand: `format!` cost the sender more than the rest of
+/// a command.
+fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
+    let mut digits = [0u8; 20];
+    let (mut at, mut n) = (digits.len(), n);
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(kind);
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Step over one whole reply of any kind at `at`: the error text when it is an error reply.
+fn reply(bytes: &[u8], at: usize) -> Parsed<Option<String>> {
+    let (mut at, mut pending, mut error) = (at, 1usize, None);
+    while pending > 0 {
+        let Some((text, next)) = line(bytes, at)? else { return Ok(None) };
+        let (&kind, rest) = text.split_first().ok_or_else(|| protocol("an empty RESP line"))?;
+        let size = || std::str::from_utf8(rest).ok().and_then(|n| n.parse::<i64>().ok());
+        pending -= 1;
+        at = next;
+        match kind {
+            b'+' | b':' => {}
+            b'-' => error = error.or_else(|| Some(lossy(rest))),
+            b'$' => match size() {
+                Some(len) if len >= 0 => {
+                    at += len as usize + 2;
+                    if bytes.len() < at {
+                        return Ok(None);
+                    }
+                }
+                Some(_) => {}
+                None => return Err(protocol(format!("a bad RESP length {:?}", lossy(rest)))),
+            },
+            b'*' => match size() {
+                Some(n) if n > 0 => pending += n as usize,
+                Some(_) => {}
+                None => return Err(protocol(format!("a bad RESP length {:?}", lossy(rest)))),
+            },
+            _ => return Err(protocol(format!("an unexpected RESP reply {:?}", lossy(text)))),
+        }
+    }
+    Ok(Some((error, at)))
+}
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -323,6 +403,33 @@ mod tests {
     use std::fmt::Write;
 
     use super::*;
+
+    #[test]
+    fn commands_are_arrays_of_bulk_strings() {
+        let mut out = Vec::new();
+        command(&mut out, &[b"XADD", b"k", &[b'x'; 12]]);
+        command(&mut out, &[b""]);
+        assert_eq!(out, b"*3\r\n$4\r\nXADD\r\n$1\r\nk\r\n$12\r\nxxxxxxxxxxxx\r\n*1\r\n$0\r\n\r\n");
+    }
+
+    #[test]
+    fn replies_of_every_kind_are_stepped_over_and_errors_kept() {
+        let bytes = b"$15\r\n1700000000000-0\r\n:3\r\n-WRONGTYPE wrong kind\r\n+OK\r\n*2\r\n$1\r\na\r\n*-1\r\n$-1\r\n";
+        let mut at = 0;
+        let mut errors = Vec::new();
+        while at < bytes.len() {
+            let (error, next) = super::reply(bytes, at).unwrap().unwrap();
+            errors.push(error);
+            at = next;
+        }
+        assert_eq!(errors, [None, None, Some("WRONGTYPE wrong kind".to_string()), None, None, None]);
+        for cut in 1..bytes.len() {
+            let whole = super::reply(&bytes[..cut], 0).unwrap();
+            assert!(whole.is_none_or(|(_, end)| end <= cut), "a reply read past the bytes at {cut}");
+        }
+        assert!(super::reply(b"$1\r\n", 0).unwrap().is_none(), "a bulk string still arriving");
+        assert!(super::reply(b"?\r\n", 0).is_err());
+    }
 
     /// An XREAD reply as Redis writes it (RESP2): one stream, entries with their field lists.
     fn reply(entries: &[(&str, &[(&str, &str)])]) -> Vec<u8> {

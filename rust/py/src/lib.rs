@@ -4,6 +4,9 @@
 // pyo3 converts arguments into owned values; borrowing them instead buys nothing here.
 #![allow(clippy::needless_pass_by_value)]
 
+mod capture;
+mod sender;
+
 use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
@@ -212,5 +215,7 @@ impl Engine {
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Engine>()?;
+    m.add_class::<sender::RedisSender>()?;
+    m.add_class::<capture::PendingEvents>()?;
     Ok(())
 }

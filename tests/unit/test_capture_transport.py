@@ -19,6 +19,7 @@ from stemtrace.transport.base import BufferedTransport
 from stemtrace.transport.memory import MemoryBus, MemoryTransport
 from stemtrace.transport.redis import RedisTransport
 from tests.support.redis_server import RestartableRedis
+from tests.support.wait import until
 
 
 class Recorder(BufferedTransport):
@@ -173,6 +174,29 @@ def test_redis_without_scripting_gets_every_event(redis_url: str, stream_prefix:
     finally:
         t.close()
         admin.acl_deluser(user)
+
+
+@pytest.mark.redis
+def test_events_redis_refuses_are_dropped_counted_and_logged(redis_url: str, stream_prefix: str, caplog) -> None:
+    """A key of the wrong type makes Redis refuse each XADD: resending cannot help, so the events are dropped and
+    counted, a warning says why, and sending goes on once the key is usable again."""
+    r = redis.Redis.from_url(redis_url)
+    key = f"{stream_prefix}:events"
+    r.set(key, "not a stream")
+    t = RedisTransport(redis_url, prefix=stream_prefix)
+    try:
+        for i in range(3):
+            t.send({"task_id": f"t{i}"})
+        assert t.flush(5)
+        stats = t.stats()
+        assert (stats["sent"], stats["dropped"], stats["buffered"]) == (0, 3, 0) and stats["errors"] >= 1
+        until("the refusal logged", lambda: "Redis refused (WRONGTYPE" in caplog.text)
+        r.delete(key)
+        t.send({"task_id": "after"})
+        assert t.flush(5)
+        assert [orjson.loads(f[b"data"])["task_id"] for _, f in r.xrange(key)] == ["after"]
+    finally:
+        t.close()
 
 
 @pytest.mark.redis

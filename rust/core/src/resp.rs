@@ -14,6 +14,7 @@ use redis::{ConnectionAddr, ConnectionInfo};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::json::write_int;
 use crate::tls::TlsOptions;
 
 /// Entries read by one `XREAD`: the reply's bytes and where each entry's `data` lies in them.
@@ -202,21 +203,10 @@ pub fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
-/// `*n\r\n` or `$n\r\n`, the number written by hand: `format!` cost the sender more than the rest of
-/// a command.
+/// `*n\r\n` or `$n\r\n`, without `format!`: it cost the sender more than the rest of a command.
 fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
-    let mut digits = [0u8; 20];
-    let (mut at, mut n) = (digits.len(), n);
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     out.push(kind);
-    out.extend_from_slice(&digits[at..]);
+    write_int(out, i64::try_from(n).unwrap_or(i64::MAX));
     out.extend_from_slice(b"\r\n");
 }
 

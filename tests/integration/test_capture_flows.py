@@ -46,8 +46,18 @@ def test_flows(flows: Flows) -> None:
     chain_ids = [ch.id, ch.parent.id, ch.parent.parent.id]
     ok = done(*chain_ids, *(r.id for r in gr.results), cd.id, rt.id)
     failed = done(fl.id, state="FAILURE")
-    # prefork: each pool child sends its own events, so they may arrive in any order; wait for all
-    tasks = flows.wait_for(lambda t: ok(t) and failed(t) and states(t[rt.id]).count("RETRY") == 2)
+    # Each process (this one, the worker, each pool child) sends its own events, so they may arrive in any
+    # order: wait for every event asserted below, not only the outcomes.
+    lifecycle = {"PENDING", "RECEIVED", "STARTED", "SUCCESS"}
+
+    def complete(t: dict) -> bool:
+        retried = states(t[rt.id])
+        return (
+            ok(t) and failed(t) and retried.count("RETRY") == 2 and retried.count("PENDING") == 3
+            and all(lifecycle <= set(states(t[i])) for i in [*chain_ids, *(r.id for r in gr.results), cd.id])
+        )  # fmt: skip
+
+    tasks = flows.wait_for(complete)
 
     # every task: PENDING → RECEIVED → STARTED → outcome, all with timestamps and a hostname where run
     for tid in [*chain_ids, *(r.id for r in gr.results), cd.id]:

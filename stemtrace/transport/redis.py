@@ -13,7 +13,6 @@ writes to whichever server the sentinels name as the master, asked again after a
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -88,13 +87,12 @@ class RedisTransport(Transport):
             "buffer_size": buffer_size, "buffer_bytes": buffer_bytes, "batch_size": batch_size,
             "batch_bytes": batch_bytes, "linger": linger, "timeout": socket_timeout,
         }  # fmt: skip
-        self._sender: Any = None
-        self._pid = 0
+        self._sender: Any = None  # made on first use in each process; a forked child forgets its parent's
         self._closed = False
 
     def send_bytes(self, data: bytes) -> None:
         sender = self._sender
-        if sender is None or self._pid != os.getpid():
+        if sender is None:
             if self._closed:
                 return
             sender = self._start()
@@ -103,26 +101,23 @@ class RedisTransport(Transport):
     def _start(self) -> Any:
         from stemtrace._engine import RedisSender
 
-        self._sender, self._pid = RedisSender(self.url, self.stream_key, **self._settings), os.getpid()
+        self._sender = RedisSender(self.url, self.stream_key, **self._settings)
         return self._sender
 
-    def _after_fork(self) -> None:
+    def _after_fork(self) -> None:  # runs in every forked child (os.register_at_fork, base.py)
         self._sender = None  # the parent's: it has no thread here, and dropping it touches nothing
 
-    def _mine(self) -> Any:
-        return self._sender if self._pid == os.getpid() else None
-
     def stats(self) -> dict[str, int]:
-        sender = self._mine()
+        sender = self._sender
         sent, dropped, errors, buffered = sender.stats() if sender is not None else (0, 0, 0, 0)
         return {"sent": sent, "dropped": dropped, "errors": errors, "buffered": buffered}
 
     def flush(self, timeout: float = 2.0) -> bool:
-        sender = self._mine()
+        sender = self._sender
         return True if sender is None else bool(sender.flush(timeout))
 
     def close(self, timeout: float = 2.0) -> bool:
-        sender = self._mine()
+        sender = self._sender
         ok = True if sender is None else bool(sender.close(timeout))
         self._closed = True
         self._sender = None

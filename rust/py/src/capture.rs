@@ -11,9 +11,8 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyInt, PyList, PyString, PyTuple};
-use stemtrace_core::json::{write_int, write_str};
+use stemtrace_core::json::{write_int, write_str, Obj};
 use stemtrace_core::now_micros;
-use stemtrace_core::time::write_iso;
 
 /// Mirrors of stemtrace/celery/serialize.py's `MAX_ITEMS` and `MAX_REPR`, and the scrubber's mark.
 const MAX_ITEMS: usize = 200;
@@ -91,79 +90,79 @@ impl PendingEvents {
             header => text(header)?.ok_or(Unusual)?,
         };
 
-        out.extend_from_slice(b"{\"task_id\":");
-        write_str(out, task_id);
-        member(out, "name", text(name.as_ref())?);
-        out.extend_from_slice(b",\"retries\":");
-        write_int(out, retries);
-        member(out, "trace_id", Some(trace_id));
-        member(out, "parent_id", parent_id);
-        member(out, "root_id", root_id);
+        let mut event = Obj::new(out);
+        event.str("task_id", task_id).opt_str("name", text(name.as_ref())?).int("retries", retries);
+        event.str("trace_id", trace_id).opt_str("parent_id", parent_id).opt_str("root_id", root_id);
         if group.as_ref().is_some_and(|g| !g.is_none()) {
-            member(out, "group_id", text(group.as_ref())?);
+            event.opt_str("group_id", text(group.as_ref())?);
         }
         if !queue.is_none() {
-            member(out, "queue", text(Some(queue))?);
+            event.opt_str("queue", text(Some(queue))?);
         }
         if !routing_key.is_none() {
-            member(out, "routing_key", text(Some(routing_key))?);
+            event.opt_str("routing_key", text(Some(routing_key))?);
         }
-        out.extend_from_slice(b",\"state\":\"PENDING\",\"timestamp\":\"");
-        write_iso(out, now_micros());
-        out.push(b'"');
+        event.str("state", "PENDING").ts("timestamp", now_micros());
         if self.capture_args {
-            self.write_args(out, &parts.get_item(0).map_err(|_| Unusual)?, filtered)?;
-            self.write_kwargs(py, out, &parts.get_item(1).map_err(|_| Unusual)?)?;
+            let args = parts.get_item(0).map_err(|_| Unusual)?;
+            if !args.is_none() {
+                self.write_args(event.key("args"), &args, filtered)?;
+            }
+            let kwargs = parts.get_item(1).map_err(|_| Unusual)?;
+            if !kwargs.is_none() {
+                self.write_kwargs(py, event.key("kwargs"), &kwargs)?;
+            }
         }
-        out.push(b'}');
+        event.finish();
         Ok(())
     }
 
-    /// `,"args":[…]`: a list or tuple of plain values, the sensitive positions filtered.
+    /// The `args` member's value: a list or tuple of plain values, the sensitive positions filtered.
     fn write_args(&self, out: &mut Vec<u8>, args: &Bound<'_, PyAny>, filtered: &Bound<'_, PyFrozenSet>) -> Built<()> {
-        if args.is_none() {
-            return Ok(());
+        if let Ok(tuple) = args.cast_exact::<PyTuple>() {
+            self.write_items(out, tuple.iter(), filtered)
+        } else if let Ok(list) = args.cast_exact::<PyList>() {
+            self.write_items(out, list.iter(), filtered)
+        } else {
+            Err(Unusual)
         }
-        let items = match (args.cast::<PyTuple>(), args.cast::<PyList>()) {
-            (Ok(tuple), _) if tuple.is_exact_instance_of::<PyTuple>() => tuple.iter().collect::<Vec<_>>(),
-            (_, Ok(list)) if list.is_exact_instance_of::<PyList>() => list.iter().collect(),
-            _ => return Err(Unusual),
-        };
+    }
+
+    fn write_items<'py>(
+        &self, out: &mut Vec<u8>, items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>, filtered: &Bound<'py, PyFrozenSet>,
+    ) -> Built<()> {
         if items.len() > MAX_ITEMS {
             return Err(Unusual);
         }
         let start = out.len();
-        out.extend_from_slice(b",\"args\":[");
-        for (i, item) in items.iter().enumerate() {
+        out.push(b'[');
+        for (i, item) in items.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             if !filtered.is_empty() && filtered.contains(i).unwrap_or(false) {
                 write_str(out, FILTERED);
             } else {
-                self.plain(out, item)?;
+                self.plain(out, &item)?;
             }
         }
         out.push(b']');
-        self.within_cap(out.len() - start - ",\"args\":".len())
+        self.within_cap(out.len() - start)
     }
 
-    /// `,"kwargs":{…}`: a dict of plain values under text keys, sensitive keys filtered.
+    /// The `kwargs` member's value: a dict of plain values under text keys, sensitive keys filtered.
     fn write_kwargs(&self, py: Python<'_>, out: &mut Vec<u8>, kwargs: &Bound<'_, PyAny>) -> Built<()> {
-        if kwargs.is_none() {
-            return Ok(());
-        }
-        let dict = kwargs.cast::<PyDict>().ok().filter(|d| d.is_exact_instance_of::<PyDict>()).ok_or(Unusual)?;
+        let dict = kwargs.cast_exact::<PyDict>().map_err(|_| Unusual)?;
         if dict.len() > MAX_ITEMS {
             return Err(Unusual);
         }
         let start = out.len();
-        out.extend_from_slice(b",\"kwargs\":{");
+        out.push(b'{');
         for (i, (key, value)) in dict.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let key_text = key.cast::<PyString>().ok().filter(|k| k.is_exact_instance_of::<PyString>()).ok_or(Unusual)?;
+            let key_text = key.cast_exact::<PyString>().map_err(|_| Unusual)?;
             let name = key_text.to_str().map_err(|_| Unusual)?;
             if name.chars().count() > MAX_KEY.min(self.max_size) {
                 return Err(Unusual);
@@ -178,7 +177,7 @@ impl PendingEvents {
             }
         }
         out.push(b'}');
-        self.within_cap(out.len() - start - ",\"kwargs\":".len())
+        self.within_cap(out.len() - start)
     }
 
     /// A value the Python builder keeps as it is: None, a bool, an int within 64 bits, or text of at
@@ -222,16 +221,5 @@ fn text<'a>(value: Option<&'a Bound<'_, PyAny>>) -> Built<Option<&'a str>> {
         Some(v) if v.is_none() => Ok(None),
         Some(v) if v.is_exact_instance_of::<PyString>() => v.cast::<PyString>().map_err(|_| Unusual)?.to_str().map(Some).map_err(|_| Unusual),
         Some(_) => Err(Unusual),
-    }
-}
-
-/// `,"name":value` (`null` for `None`).
-fn member(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
-    out.push(b',');
-    write_str(out, name);
-    out.push(b':');
-    match value {
-        Some(v) => write_str(out, v),
-        None => out.extend_from_slice(b"null"),
     }
 }

@@ -106,7 +106,7 @@ def _stamp_trace(headers: dict[str, Any], body: Any) -> None:
         headers[context.PARENT_HEADER] = running.parent_id
     if headers.get(context.HEADER):
         return
-    trace_id = context.current_trace_id()
+    trace_id = context.current_trace_id() or context.traceparent_trace_id(headers)
     if not trace_id:
         # Outside any task: a flow's id is its root; members of a group/chord (or chains in a group)
         # published together share the group id (each is its own root in Celery's headers).

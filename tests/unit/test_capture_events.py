@@ -162,6 +162,27 @@ def test_publish_hooks_stamp_trace_header_and_emit_pending() -> None:
         stemtrace.celery.shutdown()
 
 
+def test_a_w3c_traceparent_gives_the_flow_its_trace_id() -> None:
+    _install_capture()
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        top = {"id": "a", "root_id": "a", "traceparent": f"00-{trace}-00f067aa0ba902b7-01"}
+        signals.on_before_publish(headers=top)
+        nested = {"id": "b", "root_id": "b", "headers": {"traceparent": f"00-{trace.upper()}-00f067aa0ba902b7-00"}}
+        signals.on_before_publish(headers=nested)
+        assert top[context.HEADER] == nested[context.HEADER] == trace
+        with stemtrace.trace("req-42"):  # an explicit trace id still wins
+            explicit = {"id": "c", "root_id": "c", "traceparent": f"00-{trace}-00f067aa0ba902b7-01"}
+            signals.on_before_publish(headers=explicit)
+        assert explicit[context.HEADER] == "req-42"
+        for bad in ("garbage", f"00-{'0' * 32}-00f067aa0ba902b7-01", f"00-{trace[:-1]}-00f067aa0ba902b7-01", 7):
+            h = {"id": "d", "root_id": "d", "traceparent": bad}
+            signals.on_before_publish(headers=h)
+            assert h[context.HEADER] == "d", bad  # not a valid traceparent: the root id, as without one
+    finally:
+        stemtrace.celery.shutdown()
+
+
 def test_handlers_never_raise() -> None:
     _install_capture()
     try:

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 import orjson
@@ -40,8 +41,10 @@ log = logging.getLogger("stemtrace")
 _heartbeat: Heartbeat | None = None
 _process_heartbeat: Heartbeat | None = None
 _hostname: str | None = None  # the worker's nodename, known before the pool forks its children
-# task id -> (contextvar token of its trace id, its encoded identity at prerun), per process, until its postrun
-_started: dict[str, tuple[Any, bytes]] = {}
+# (task id, thread) -> (contextvar token of its trace id, its encoded identity at prerun), until its postrun.
+# The thread is part of the key: in a threads pool a retry of a task can start in another thread before the
+# attempt that published it has sent its RETRY event.
+_started: dict[tuple[str, int], tuple[Any, bytes]] = {}
 
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:
@@ -201,7 +204,7 @@ def _task_identity(task: Any, task_id: Any, request: Any = None) -> bytes:
     """A running task's encoded identity, links, hostname and pid. Encoded at prerun and reused for its outcome,
     as the request does not change while the task runs; read now for a task that did not start here (a
     worker's main process reporting a lost child)."""
-    started = _started.get(task_id) if task_id else None
+    started = _started.get((task_id, get_ident())) if task_id else None
     if started is not None:
         return started[1]
     request = request if request is not None else getattr(task, "request", None)
@@ -227,7 +230,7 @@ def on_prerun(sender: Any = None, task_id: str | None = None, task: Any = None, 
         token = context.set_running(fields["trace_id"], task_id, fields["parent_id"])
         identity = _identity(fields, getattr(request, "hostname", None), os.getpid())
         if task_id:
-            _started[task_id] = (token, identity)
+            _started[task_id, get_ident()] = (token, identity)
         if rt.config.capture_output:
             output.start(task_id, rt.config.max_data_size)
         rt.transport.send_bytes(task_event("STARTED", identity, rt.payloads.call(args, kwargs, task)))
@@ -286,7 +289,7 @@ def on_postrun(sender: Any = None, task_id: str | None = None, task: Any = None,
     except Exception:
         _failed("on_postrun")
     finally:
-        started = _started.pop(task_id, None)
+        started = _started.pop((task_id, get_ident()), None)
         context.clear_running(started[0] if started is not None else None)
 
 

@@ -1,5 +1,5 @@
-"""Real Redis and RabbitMQ, a real worker subprocess (prefork and solo): every canvas shape lands in the
-stream, linked."""
+"""Real Redis and RabbitMQ, a real worker subprocess (prefork, solo and threads pools): every canvas shape lands
+in the stream, linked."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.support.worker import celery_worker_factory  # noqa: F401  (fixture)
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture(params=["solo", "prefork"])
+@pytest.fixture(params=["solo", "prefork", "threads"])
 # event_url before the worker factory: its clean-up then runs after the workers stopped publishing.
 def flows(request: pytest.FixtureRequest, event_url: str, celery_worker_factory, stream_prefix: str):  # noqa: F811
     worker = celery_worker_factory(pool=request.param, concurrency=2, env={"STEMTRACE_TRANSPORT_URL": event_url})

@@ -67,6 +67,21 @@ fn thread_cpu() -> Duration {
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
+/// CPU seconds each thread of this process has used so far (user + system, from /proc).
+fn threads_cpu() -> std::collections::HashMap<String, f64> {
+    let tick = 100.0; // USER_HZ: the unit of /proc's times on Linux
+    let mut out = std::collections::HashMap::new();
+    for dir in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(dir.path().join("stat")) else { continue };
+        // "tid (name) state …": utime and stime are the 12th and 13th fields after the name.
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks = fields.get(11).zip(fields.get(12)).and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?));
+        out.insert(head.replacen(" (", " ", 1), ticks.unwrap_or(0.0) / tick);
+    }
+    out
+}
+
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -221,15 +236,22 @@ fn from_redis(url: &str, flows: u64) {
         println!("| XREAD of {read} entries by the engine's reader, nothing applied | {:.2} s | {:.0} events/s |", raw.as_secs_f64(), read as f64 / raw.as_secs_f64());
     }
     let e = std::sync::Arc::new(Engine::new(EngineConfig::new(Some(url), &prefix, flows as usize * 3).unwrap()));
-    let t = Instant::now();
+    let (t, before) = (Instant::now(), threads_cpu());
     e.start(runtime.handle());
     while e.health.ingested.load(std::sync::atomic::Ordering::Relaxed) < events {
         std::thread::sleep(Duration::from_millis(5));
     }
     let spent = t.elapsed();
+    let mut busy: Vec<(f64, String)> =
+        threads_cpu().into_iter().map(|(thread, cpu)| (cpu - before.get(&thread).copied().unwrap_or(0.0), thread)).collect();
     e.stop(runtime.handle());
     redis::cmd("DEL").arg(&key).exec(&mut conn).expect("DEL");
     println!("| consume {events} events from Redis | {:.2} s | {:.0} events/s |", spent.as_secs_f64(), events as f64 / spent.as_secs_f64());
+    // Which thread bounds the consume: the one applying runs alone, the reader's work moves
+    // between the runtime's workers.
+    busy.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let busy: Vec<String> = busy.iter().take(4).map(|(cpu, thread)| format!("{thread}: {cpu:.1} s")).collect();
+    println!("| CPU of the busiest threads meanwhile | {} | |", busy.join(", "));
 }
 
 /// Pathological shapes: each must cost time linear in its size.

@@ -31,10 +31,13 @@ impl Order {
 
     /// Move every marked row to the key `key_of` gives it now (`None`: the row is gone).
     pub fn settle(&mut self, key_of: impl Fn(u32) -> Option<Micros>) {
-        // Stable: of a row's entries, the first (its listed key) stays.
-        self.marked.sort_by_key(|&(slot, _)| slot);
-        self.marked.dedup_by_key(|&mut (slot, _)| slot);
-        for (slot, listed) in self.marked.drain(..) {
+        // Of a row's entries the first holds its listed key: sort (row, position) pairs packed in
+        // one integer, unstably, which is a third of the cost of a stable sort of the entries.
+        let mut by_row: Vec<u64> = (0u64..).zip(&self.marked).map(|(at, &(slot, _))| u64::from(slot) << 32 | at).collect();
+        by_row.sort_unstable();
+        by_row.dedup_by_key(|packed| *packed >> 32);
+        for packed in by_row {
+            let (slot, listed) = self.marked[(packed & u64::from(u32::MAX)) as usize];
             let key = key_of(slot).unwrap_or(UNLISTED);
             if key != listed {
                 if listed != UNLISTED {
@@ -45,6 +48,7 @@ impl Order {
                 }
             }
         }
+        self.marked.clear();
     }
 
     fn is_settled(&self) -> bool {

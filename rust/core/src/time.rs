@@ -11,6 +11,32 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 
 /// Parse an ISO-8601 date or date-time; naive times are UTC. Returns `None` for anything else.
 pub fn parse_iso(s: &str) -> Option<Micros> {
+    parse_utc_micros(s.as_bytes()).or_else(|| parse_any_iso(s))
+}
+
+/// The form nearly every event carries, `YYYY-MM-DDTHH:MM:SS.ffffff` then `Z` or `+00:00`, read
+/// at fixed places (about half the general parser's cost, paid on every event); `None`
+/// sends anything else to [`parse_any_iso`], which reads this form to the same value.
+fn parse_utc_micros(b: &[u8]) -> Option<Micros> {
+    // The digits' places: year, month, day, hour, minute, second, microseconds.
+    const AT: [usize; 20] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25];
+    if !matches!(b.len(), 27 | 32) || !matches!(&b[26..], b"Z" | b"+00:00") || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' {
+        return None;
+    }
+    let d: [u8; 20] = std::array::from_fn(|i| b[AT[i]].wrapping_sub(b'0'));
+    if d.iter().any(|&v| v > 9) {
+        return None;
+    }
+    let number = |digits: &[u8]| digits.iter().fold(0i64, |v, &c| v * 10 + i64::from(c));
+    let (year, month, day) = (number(&d[0..4]), number(&d[4..6]), number(&d[6..8]));
+    let (hour, minute, second, micros) = (number(&d[8..10]), number(&d[10..12]), number(&d[12..14]), number(&d[14..20]));
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some((days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second) * MICROS_PER_SEC + micros)
+}
+
+fn parse_any_iso(s: &str) -> Option<Micros> {
     let b = s.trim().as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -168,6 +194,17 @@ mod tests {
         assert_eq!(parse_iso("1970-01-02"), Some(86_400_000_000));
         assert_eq!(from_epoch_seconds(1.5), Some(1_500_000));
         assert_eq!(from_epoch_seconds(f64::NAN), None);
+    }
+
+    proptest::proptest! {
+        /// The fixed-place reader and the general one agree on strings of the form's shape, in
+        /// and out of range.
+        #[test]
+        fn the_common_form_reads_as_the_general_parser_reads_it(
+            s in "[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9]\\.[0-9]{6}(Z|\\+00:00|-00:00|\\+01:00)",
+        ) {
+            proptest::prop_assert_eq!(parse_iso(&s), parse_any_iso(&s));
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! capped exponential backoff, and never gives up: the server stays up while Redis is down.
 //! Reading and applying overlap: a reader task pulls the next batch from Redis and decodes it while
 //! a dedicated thread applies the previous one, so ingest runs at the slower of the two rather than
-//! their sum, and decoding (most of an event's cost) is off the thread that holds the store.
+//! their sum, and decoding (most of an event's cost) is off the thread that holds the store. So
+//! is the first touch of the memory the kept events fill: the reader lays out their bytes per task.
 //! A stream that restarts behind the last id read (Redis restarted without its data, or the key
 //! deleted) is noticed, counted in health as a reset, and read again from its beginning.
 
@@ -17,7 +18,7 @@ use redis::{AsyncConnectionConfig, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::{decode_all, Engine, Entry};
+use crate::engine::{decode_and_lay_out, Engine, Prepared};
 use crate::redis_url;
 use crate::resp::{self, Batch};
 use crate::supervise::{self, Follower, Handle};
@@ -29,19 +30,18 @@ const BLOCK_MS: u64 = 1_000;
 const READ_AHEAD: usize = 2;
 
 self_cell::self_cell!(
-    /// A batch as read, with its entries decoded in place (the events borrow the batch's bytes).
+    /// A batch as read, with its entries decoded in place (the events borrow the batch's bytes)
+    /// and the bytes the store keeps laid out.
     struct Decoded {
         owner: Batch,
         #[covariant]
-        dependent: Entries,
+        dependent: Prepared,
     }
 );
 
-type Entries<'a> = Vec<Entry<'a>>;
-
 impl Decoded {
     fn of(batch: Batch) -> Decoded {
-        Decoded::new(batch, |batch| decode_all(batch.entries()))
+        Decoded::new(batch, |batch| decode_and_lay_out(batch.entries()))
     }
 }
 
@@ -77,8 +77,8 @@ impl Follower for RedisFollower {
 fn spawn_applier(engine: Arc<Engine>, runtime: &tokio::runtime::Handle) -> (mpsc::Sender<Decoded>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Decoded>(READ_AHEAD);
     let task = runtime.spawn_blocking(move || {
-        while let Some(batch) = rx.blocking_recv() {
-            engine.apply(batch.borrow_dependent());
+        while let Some(mut batch) = rx.blocking_recv() {
+            batch.with_dependent_mut(|_, prepared| engine.apply(prepared));
             if let Some(id) = batch.borrow_owner().last_id() {
                 *engine.health.last_event_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.to_owned());
             }

@@ -1,15 +1,20 @@
 //! A task's events as kept: what orders each one, and the raw JSON of all of them in one
-//! allocation. One allocation per task instead of one per event, and an end offset in place of a
-//! slice pointer, saved ~60 bytes per task at a million tasks (bench/RESULTS-engine.md).
+//! allocation. One allocation per task instead of one per event, and offsets in place of a slice
+//! pointer, saved ~60 bytes per task at a million tasks (bench/RESULTS-engine.md).
+//!
+//! A task new in a batch takes the block the decoding thread laid out for its events in that batch
+//! ([`crate::engine::Prepared`]) instead of copying them in: the first touch of that memory (the
+//! kernel zeroing fresh pages, much of the applying thread's time while a restart catches up) is
+//! then paid beside Redis and the decoder, not on the one thread every event goes through.
 
 use crate::state::{Rank, State};
 use crate::time::Micros;
 
-/// What orders one event; its bytes end at `end` in the log's buffer and start where the
-/// previous event's end.
+/// What orders one event, and where its bytes are in the log's buffer.
 struct Entry {
     timestamp: Micros,
-    end: usize,
+    start: u32,
+    end: u32,
     retries: u32,
     state: State,
 }
@@ -36,26 +41,54 @@ pub struct EventLog {
     bytes: Box<[u8]>,
 }
 
+/// Bytes laid out in advance for events of one task: `raw` is at `offset` in `block`, which is
+/// taken by the first log it is offered to while that log holds no bytes yet.
+pub struct Laid<'a> {
+    pub block: &'a mut Option<Box<[u8]>>,
+    pub offset: usize,
+}
+
 impl EventLog {
-    pub fn push(&mut self, state: State, retries: u32, timestamp: Micros, raw: &[u8]) {
-        let end = self.bytes.len() + raw.len();
+    /// Keep an event whose JSON is `raw`, in the block laid out for it when it is offered one.
+    pub fn push(&mut self, state: State, retries: u32, timestamp: Micros, raw: &[u8], laid: Option<Laid<'_>>) {
+        if let Some(Laid { block, offset }) = laid {
+            if self.bytes.is_empty() {
+                if let Some(taken) = block.take() {
+                    self.bytes = taken;
+                }
+            }
+            // The block is this log's when an event laid out in it is found there (a log that was
+            // not empty, or a task evicted and seen again within the batch, gets a copy instead).
+            if self.bytes.get(offset..offset + raw.len()) == Some(raw) {
+                return self.record(state, retries, timestamp, offset, raw.len());
+            }
+        }
+        let start = self.bytes.len();
+        if u32::try_from(start + raw.len()).is_err() {
+            return;
+        }
         // Grown to the exact size: a task's events arrive a few at a time, so spare capacity would
         // be kept for the task's whole life; the allocator grows the block in place when it can.
         let mut bytes = std::mem::take(&mut self.bytes).into_vec();
         bytes.reserve_exact(raw.len());
         bytes.extend_from_slice(raw);
         self.bytes = bytes.into_boxed_slice();
-        self.entries.push(Entry { timestamp, end, retries, state });
+        self.record(state, retries, timestamp, start, raw.len());
+    }
+
+    fn record(&mut self, state: State, retries: u32, timestamp: Micros, start: usize, len: usize) {
+        // Offsets are 32-bit: a task's events beyond 4 GB are not kept (no producer sends them).
+        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(start + len)) else { return };
+        self.entries.push(Entry { timestamp, start, end, retries, state });
     }
 
     /// The events in the order they arrived.
     pub fn iter(&self) -> impl Iterator<Item = StoredEvent<'_>> {
-        let starts = std::iter::once(0).chain(self.entries.iter().map(|e| e.end));
-        self.entries.iter().zip(starts).map(|(e, start)| StoredEvent {
+        self.entries.iter().map(|e| StoredEvent {
             state: e.state,
             retries: e.retries,
             timestamp: e.timestamp,
-            raw: &self.bytes[start..e.end],
+            raw: &self.bytes[e.start as usize..e.end as usize],
         })
     }
 
@@ -72,9 +105,9 @@ mod tests {
     #[test]
     fn events_read_back_with_their_own_bytes_in_arrival_order() {
         let mut log = EventLog::default();
-        log.push(State::Started, 0, 2, b"{\"b\":2}");
-        log.push(State::Pending, 0, 1, b"");
-        log.push(State::Success, 1, 3, b"{\"c\":[3]}");
+        log.push(State::Started, 0, 2, b"{\"b\":2}", None);
+        log.push(State::Pending, 0, 1, b"", None);
+        log.push(State::Success, 1, 3, b"{\"c\":[3]}", None);
         let read: Vec<(State, u32, Micros, &[u8])> = log.iter().map(|e| (e.state, e.retries, e.timestamp, e.raw)).collect();
         assert_eq!(
             read,
@@ -87,5 +120,32 @@ mod tests {
         assert!(log.contains(State::Success, 1, 3));
         assert!(!log.contains(State::Success, 0, 3));
         assert_eq!(log.iter().count(), 3);
+    }
+
+    fn read(log: &EventLog) -> Vec<&[u8]> {
+        log.iter().map(|e| e.raw).collect()
+    }
+
+    #[test]
+    fn an_empty_log_takes_the_block_laid_out_for_it_and_others_copy() {
+        let mut block = Some(b"{\"a\":1}{\"a\":2}".to_vec().into_boxed_slice());
+        let mut log = EventLog::default();
+        log.push(State::Pending, 0, 1, b"{\"a\":1}", Some(Laid { block: &mut block, offset: 0 }));
+        assert!(block.is_none(), "taken");
+        log.push(State::Started, 0, 2, b"{\"a\":2}", Some(Laid { block: &mut block, offset: 7 }));
+        assert_eq!(read(&log), [&b"{\"a\":1}"[..], b"{\"a\":2}"]);
+        assert_eq!(log.bytes.len(), 14, "no copy");
+
+        // A log holding bytes already copies, and leaves the block for the events after it.
+        let mut block = Some(b"{\"b\":3}".to_vec().into_boxed_slice());
+        log.push(State::Success, 0, 3, b"{\"b\":3}", Some(Laid { block: &mut block, offset: 0 }));
+        assert!(block.is_some());
+        assert_eq!(read(&log), [&b"{\"a\":1}"[..], b"{\"a\":2}", b"{\"b\":3}"]);
+
+        // A block taken by another log (a task evicted and seen again in the batch): a copy.
+        let mut fresh = EventLog::default();
+        let mut gone = None;
+        fresh.push(State::Started, 0, 2, b"{\"a\":2}", Some(Laid { block: &mut gone, offset: 7 }));
+        assert_eq!(read(&fresh), [&b"{\"a\":2}"[..]]);
     }
 }

@@ -10,7 +10,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 
 use crate::event::TaskEvent;
-use crate::event_log::{EventLog, StoredEvent};
+use crate::event_log::{EventLog, Laid, StoredEvent};
 use crate::hash::{FxMap, FxSet};
 use crate::order::Order;
 use crate::postings::{Keys, Postings};
@@ -409,14 +409,15 @@ impl Store {
     /// Apply one decoded task event; `raw` is the entry's JSON as it arrived. Returns what it did
     /// and the task's key, parsed once here for the caller too (the live feed files updates by it).
     pub fn apply(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> (Applied, TaskKey) {
-        let applied = self.apply_unsettled(ev, raw);
+        let applied = self.apply_unsettled(ev, raw, None);
         self.settle();
         applied
     }
 
     /// [`Store::apply`] for one event of a batch: the task and flow orders are brought up to date
     /// by one [`Store::settle`] after the batch, which must come before anything reads them.
-    pub fn apply_unsettled(&mut self, ev: &TaskEvent<'_>, raw: &[u8]) -> (Applied, TaskKey) {
+    /// `laid` is where the decoding thread laid out the event's bytes for its task, if it did.
+    pub fn apply_unsettled(&mut self, ev: &TaskEvent<'_>, raw: &[u8], laid: Option<Laid<'_>>) -> (Applied, TaskKey) {
         let key = TaskKey::new(&ev.task_id);
         let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
             return (Applied::Duplicate, key);
@@ -455,7 +456,7 @@ impl Store {
             signature.add(value.as_bytes());
         }
         let task = self.task_mut(slot);
-        task.events.push(state, ev.retries, timestamp, raw);
+        task.events.push(state, ev.retries, timestamp, raw, laid);
         if rank > task.rank {
             task.rank = rank;
             task.state = state;
@@ -844,7 +845,7 @@ mod tests {
                 let extra = if parent < 12 { format!(r#","parent_id":"t{parent}""#) } else { String::new() };
                 let raw = ev(&format!("t{id}"), state, secs % 60, &extra);
                 let Ok(Decoded::Task(e)) = decode(raw.as_bytes()) else { panic!() };
-                s.apply_unsettled(&e, raw.as_bytes());
+                s.apply_unsettled(&e, raw.as_bytes(), None);
                 if cuts[i] {
                     s.settle();
                     let (tasks, flows) = expected_orders(&s);

@@ -404,6 +404,39 @@ mod tests {
         assert!(EngineConfig::new(Some("memory://"), "stemtrace", 10).unwrap().transport_url.is_none());
     }
 
+    proptest::proptest! {
+        /// Bytes laid out by the reader are kept exactly as copies would be, whatever the batches
+        /// hold: several events of a task, duplicates, tasks already known, evictions mid-batch.
+        #[test]
+        fn laying_out_keeps_what_copying_keeps(
+            events in proptest::collection::vec((0u8..10, 0u8..4, 0u8..30, 0u8..10), 1..80),
+            cuts in proptest::collection::vec(proptest::bool::ANY, 80),
+            limit in 2usize..8,
+        ) {
+            let raw: Vec<Vec<u8>> = events
+                .iter()
+                .map(|&(id, state, secs, parent)| {
+                    let state = ["PENDING", "RECEIVED", "STARTED", "SUCCESS"][state as usize];
+                    let parent = if parent < id { format!(r#","parent_id":"t{parent}""#) } else { String::new() };
+                    format!(r#"{{"task_id":"t{id}","state":"{state}","timestamp":"2025-01-01T00:00:{secs:02}Z","args":[{secs}]{parent}}}"#)
+                        .into_bytes()
+                })
+                .collect();
+            let (copied, laid) = (Engine::new(EngineConfig::new(None, "a", limit).unwrap()), Engine::new(EngineConfig::new(None, "b", limit).unwrap()));
+            let mut start = 0;
+            for end in (1..=raw.len()).filter(|&i| i == raw.len() || cuts[i]) {
+                let batch = || raw[start..end].iter().map(Vec::as_slice);
+                copied.apply(&mut decode_all(batch()));
+                laid.apply(&mut decode_and_lay_out(batch()));
+                start = end;
+            }
+            for id in 0..10 {
+                let id = format!("t{id}");
+                proptest::prop_assert_eq!(copied.get_task(&id), laid.get_task(&id), "{}", id);
+            }
+        }
+    }
+
     #[test]
     fn counts_skips_by_reason_and_serves_json() {
         let e = Engine::new(EngineConfig::new(None, "p", 100).unwrap());

@@ -2,8 +2,12 @@
 //!
 //! Decoding an event reads a handful of its ~20 members and only checks and steps over the rest
 //! (arguments, results, tracebacks). Strings are most of the work, so they are searched 16 bytes
-//! per step for the three bytes that end or interrupt them (SSE2 on x86-64), and the caller
-//! dispatches on each key itself rather than through serde's visitor machinery.
+//! per step for the bytes that end or interrupt them (SSE2 on x86-64), and the caller dispatches on
+//! each key itself rather than through serde's visitor machinery.
+//!
+//! The input is bytes, and UTF-8 is checked where it can be broken: outside strings the grammar
+//! admits only ASCII, and a string holding a non-ASCII byte is checked whole. A separate pass over
+//! every entry (`str::from_utf8`) cost ~300 instructions per event; events are almost all ASCII.
 //!
 //! Input that is not JSON (RFC 8259) is refused exactly where serde_json refuses it, because the
 //! bytes of every kept entry are served back inside JSON answers; `event::tests` checks the two
@@ -34,14 +38,14 @@ pub enum Value<'a> {
 /// The members of one object, read in order: [`Members::next_key`], then one of
 /// [`Members::text`], [`Members::value`], [`Members::raw`] or [`Members::skip`] for its value.
 pub struct Members<'a> {
-    text: &'a str,
+    bytes: &'a [u8],
     at: usize,
     first: bool,
 }
 
 impl<'a> Members<'a> {
-    pub fn of(text: &'a str) -> Result<Members<'a>> {
-        let mut m = Members { text, at: 0, first: true };
+    pub fn of(bytes: &'a [u8]) -> Result<Members<'a>> {
+        let mut m = Members { bytes, at: 0, first: true };
         m.whitespace();
         m.expect(b'{')?;
         Ok(m)
@@ -107,7 +111,7 @@ impl<'a> Members<'a> {
         self.whitespace();
         let start = self.at;
         self.skip()?;
-        Ok(&self.text[start..self.at])
+        Ok(self.scanned(start, self.at))
     }
 
     /// Check the value and step over it. Containers are walked without recursion.
@@ -169,7 +173,7 @@ impl<'a> Members<'a> {
 
     fn end(&mut self) -> Result<Option<Cow<'a, str>>> {
         self.whitespace();
-        if self.at == self.text.len() {
+        if self.at == self.bytes.len() {
             Ok(None)
         } else {
             Err(Malformed)
@@ -185,7 +189,17 @@ impl<'a> Members<'a> {
     }
 
     fn bytes(&self) -> &'a [u8] {
-        self.text.as_bytes()
+        self.bytes
+    }
+
+    /// Text the scan has stepped over, from and to ASCII bytes.
+    fn scanned(&self, from: usize, to: usize) -> &'a str {
+        let bytes = &self.bytes[from..to];
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: every byte stepped over was checked: outside strings the grammar admits only
+        // ASCII, and a string holding any other byte was checked as UTF-8 whole
+        // (`skip_string_slowly`). `from` and `to` sit at ASCII bytes, so on character boundaries.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     #[inline]
@@ -237,7 +251,7 @@ impl<'a> Members<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>> {
         let start = self.at;
         let escaped = self.skip_string()?;
-        let inner = &self.text[start..self.at - 1];
+        let inner = self.scanned(start, self.at - 1);
         if escaped {
             unescape(inner).map(Cow::Owned)
         } else {
@@ -253,6 +267,7 @@ impl<'a> Members<'a> {
     #[allow(clippy::inline_always)]
     fn skip_string(&mut self) -> Result<bool> {
         let bytes = self.bytes();
+        let start = self.at;
         let mut at = self.at;
         loop {
             let (mask, len) = stops(&bytes[at..]);
@@ -263,7 +278,7 @@ impl<'a> Members<'a> {
                     return Ok(false);
                 }
                 self.at = stop;
-                return self.skip_escaped_string().map(|()| true);
+                return self.skip_string_slowly(start);
             }
             if len < 16 {
                 return Err(Malformed); // the input ends inside the string
@@ -272,25 +287,32 @@ impl<'a> Members<'a> {
         }
     }
 
-    /// The rest of a string from a backslash or a control character: step past its closing quote.
+    /// The rest of a string that began at `start`, from a backslash, a control character or a
+    /// non-ASCII byte: step past its closing quote, check the string is UTF-8; whether it has escapes.
     #[cold]
     #[inline(never)]
-    fn skip_escaped_string(&mut self) -> Result<()> {
+    fn skip_string_slowly(&mut self, start: usize) -> Result<bool> {
+        let mut escaped = false;
         loop {
             match self.bump().ok_or(Malformed)? {
-                b'"' => return Ok(()),
-                b'\\' => match self.bump() {
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
-                    Some(b'u') => {
-                        hex4(&self.bytes()[self.at..]).ok_or(Malformed)?;
-                        self.at += 4;
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match self.bump() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
+                        Some(b'u') => {
+                            hex4(&self.bytes()[self.at..]).ok_or(Malformed)?;
+                            self.at += 4;
+                        }
+                        _ => return Err(Malformed),
                     }
-                    _ => return Err(Malformed),
-                },
+                }
                 0..0x20 => return Err(Malformed),
                 _ => {}
             }
         }
+        std::str::from_utf8(&self.bytes[start..self.at - 1]).map_err(|_| Malformed)?;
+        Ok(escaped)
     }
 
     /// Step over a number, checking its form; whether it has a fraction or an exponent.
@@ -339,7 +361,7 @@ impl<'a> Members<'a> {
     fn number(&mut self) -> Result<Value<'a>> {
         let start = self.at;
         let decimal = self.number_end()?;
-        let span = &self.text[start..self.at];
+        let span = self.scanned(start, self.at);
         if !decimal {
             let (negative, digits) = span.strip_prefix('-').map_or((false, span), |d| (true, d));
             if let Ok(n) = digits.parse::<u64>() {
@@ -398,8 +420,8 @@ impl Nesting {
     }
 }
 
-/// Bits set at each of the next (up to) 16 bytes that stop a string scan — `"`, `\` or a control
-/// character — and how many bytes were looked at.
+/// Bits set at each of the next (up to) 16 bytes that stop a string scan — `"`, `\`, a control
+/// character or a non-ASCII byte — and how many bytes were looked at.
 #[inline]
 fn stops(rest: &[u8]) -> (u32, usize) {
     if let Some(chunk) = rest.first_chunk::<16>() {
@@ -425,7 +447,8 @@ fn stops16(chunk: &[u8; 16]) -> u32 {
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // A byte is below 0x20 exactly when max(byte, 0x1f) is 0x1f.
         let control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        // movemask also gathers each byte's top bit: the non-ASCII bytes.
+        (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) | _mm_movemask_epi8(v)) as u32
     }
 }
 
@@ -436,7 +459,7 @@ fn stops16(chunk: &[u8; 16]) -> u32 {
 
 #[cfg(any(test, not(target_arch = "x86_64")))]
 fn stops16_portable(chunk: &[u8; 16]) -> u32 {
-    chunk.iter().enumerate().fold(0, |mask, (i, &b)| mask | u32::from(b == b'"' || b == b'\\' || b < 0x20) << i)
+    chunk.iter().enumerate().fold(0, |mask, (i, &b)| mask | u32::from(b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b)) << i)
 }
 
 fn hex4(b: &[u8]) -> Option<u16> {
@@ -487,7 +510,7 @@ mod tests {
     use super::*;
 
     fn members(text: &str) -> Result<Vec<(String, Value<'_>)>> {
-        let mut m = Members::of(text)?;
+        let mut m = Members::of(text.as_bytes())?;
         let mut out = Vec::new();
         while let Some(key) = m.next_key()? {
             out.push((key.into_owned(), m.value()?));
@@ -516,7 +539,7 @@ mod tests {
 
     #[test]
     fn raw_values_are_the_exact_text() {
-        let mut m = Members::of(r#"{"args": [1, "a\"b", {"x": [] }] ,"z":1}"#).unwrap();
+        let mut m = Members::of(br#"{"args": [1, "a\"b", {"x": [] }] ,"z":1}"#).unwrap();
         assert_eq!(m.next_key().unwrap().as_deref(), Some("args"));
         assert_eq!(m.raw().unwrap(), r#"[1, "a\"b", {"x": [] }]"#);
     }

@@ -26,8 +26,11 @@ use crate::supervise::{self, Follower, Handle};
 /// Entries per `XREAD`: large enough to amortise the round trip, small enough to keep latency low.
 const BATCH: usize = 10_000;
 const BLOCK_MS: u64 = 1_000;
-/// Batches read ahead of the one being applied: enough to overlap, bounded so memory is too.
-const READ_AHEAD: usize = 2;
+/// Batches read ahead of the one being applied: enough to overlap, bounded so memory is too (a
+/// full batch as held here is ~15 MB). Redis, the reader and the applier share the machine's cores,
+/// and each stalls now and then; 6 rather than 2 let them catch up on each other: a 5M-event
+/// catch-up on two cores in 9.5–11.3 s against 11.8–13.0 s (bench/RESULTS-engine.md).
+const READ_AHEAD: usize = 6;
 
 self_cell::self_cell!(
     /// A batch as read, with its entries decoded in place (the events borrow the batch's bytes)

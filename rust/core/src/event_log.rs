@@ -51,35 +51,31 @@ pub struct Laid<'a> {
 impl EventLog {
     /// Keep an event whose JSON is `raw`, in the block laid out for it when it is offered one.
     pub fn push(&mut self, state: State, retries: u32, timestamp: Micros, raw: &[u8], laid: Option<Laid<'_>>) {
-        if let Some(Laid { block, offset }) = laid {
-            if self.bytes.is_empty() {
-                if let Some(taken) = block.take() {
-                    self.bytes = taken;
-                }
-            }
-            // The block is this log's when an event laid out in it is found there (a log that was
-            // not empty, or a task evicted and seen again within the batch, gets a copy instead).
-            if self.bytes.get(offset..offset + raw.len()) == Some(raw) {
-                return self.record(state, retries, timestamp, offset, raw.len());
-            }
+        let laid_at = laid.and_then(|laid| self.laid_offset(laid, raw));
+        let start = laid_at.unwrap_or(self.bytes.len());
+        // Offsets are 32-bit: a task's events beyond 4 GB are not kept (no producer sends them).
+        let (Ok(entry_start), Ok(end)) = (u32::try_from(start), u32::try_from(start + raw.len())) else { return };
+        if laid_at.is_none() {
+            // Grown to the exact size: a task's events arrive a few at a time, so spare capacity would
+            // be kept for the task's whole life; the allocator grows the block in place when it can.
+            let mut bytes = std::mem::take(&mut self.bytes).into_vec();
+            bytes.reserve_exact(raw.len());
+            bytes.extend_from_slice(raw);
+            self.bytes = bytes.into_boxed_slice();
         }
-        let start = self.bytes.len();
-        if u32::try_from(start + raw.len()).is_err() {
-            return;
-        }
-        // Grown to the exact size: a task's events arrive a few at a time, so spare capacity would
-        // be kept for the task's whole life; the allocator grows the block in place when it can.
-        let mut bytes = std::mem::take(&mut self.bytes).into_vec();
-        bytes.reserve_exact(raw.len());
-        bytes.extend_from_slice(raw);
-        self.bytes = bytes.into_boxed_slice();
-        self.record(state, retries, timestamp, start, raw.len());
+        self.entries.push(Entry { timestamp, start: entry_start, end, retries, state });
     }
 
-    fn record(&mut self, state: State, retries: u32, timestamp: Micros, start: usize, len: usize) {
-        // Offsets are 32-bit: a task's events beyond 4 GB are not kept (no producer sends them).
-        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(start + len)) else { return };
-        self.entries.push(Entry { timestamp, start, end, retries, state });
+    /// Where `raw` is in the block laid out for it, taken first if this log holds no bytes yet. The
+    /// block is this log's when the event is found there (a log that was not empty, or a task evicted
+    /// and seen again within the batch, gets `None`: a copy).
+    fn laid_offset(&mut self, Laid { block, offset }: Laid<'_>, raw: &[u8]) -> Option<usize> {
+        if self.bytes.is_empty() {
+            if let Some(taken) = block.take() {
+                self.bytes = taken;
+            }
+        }
+        (self.bytes.get(offset..offset + raw.len()) == Some(raw)).then_some(offset)
     }
 
     /// The events in the order they arrived.

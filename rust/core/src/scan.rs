@@ -188,10 +188,6 @@ impl<'a> Members<'a> {
         self.expect(b':')
     }
 
-    fn bytes(&self) -> &'a [u8] {
-        self.bytes
-    }
-
     /// Text the scan has stepped over, from and to ASCII bytes.
     fn scanned(&self, from: usize, to: usize) -> &'a str {
         let bytes = &self.bytes[from..to];
@@ -204,7 +200,7 @@ impl<'a> Members<'a> {
 
     #[inline]
     fn peek(&self) -> Option<u8> {
-        self.bytes().get(self.at).copied()
+        self.bytes.get(self.at).copied()
     }
 
     #[inline]
@@ -224,7 +220,7 @@ impl<'a> Members<'a> {
     }
 
     fn expect_rest(&mut self, rest: &[u8]) -> Result<()> {
-        if self.bytes()[self.at..].starts_with(rest) {
+        if self.bytes[self.at..].starts_with(rest) {
             self.at += rest.len();
             Ok(())
         } else {
@@ -266,7 +262,7 @@ impl<'a> Members<'a> {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn skip_string(&mut self) -> Result<bool> {
-        let bytes = self.bytes();
+        let bytes = self.bytes;
         let start = self.at;
         let mut at = self.at;
         loop {
@@ -301,7 +297,7 @@ impl<'a> Members<'a> {
                     match self.bump() {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
                         Some(b'u') => {
-                            hex4(&self.bytes()[self.at..]).ok_or(Malformed)?;
+                            hex4(&self.bytes[self.at..]).ok_or(Malformed)?;
                             self.at += 4;
                         }
                         _ => return Err(Malformed),

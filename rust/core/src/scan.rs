@@ -74,6 +74,30 @@ impl<'a> Members<'a> {
         Ok(Some(key))
     }
 
+    /// Whether the next member's key is `key`, written compactly (`,"key":`, or `"key":` first):
+    /// if so, step past its colon. A guess checked in a few instructions before
+    /// [`Members::next_key`] scans and returns whatever key is there; a miss moves nothing.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // once per member: see `skip_string`
+    pub fn next_key_is(&mut self, key: &QuotedKey) -> bool {
+        let bytes = self.bytes;
+        if !self.first && bytes.get(self.at) != Some(&b',') {
+            return false;
+        }
+        let from = self.at + usize::from(!self.first);
+        let word = |at: usize| bytes.get(at..at + 16).map(|w| u128::from_le_bytes(w.try_into().expect("16 bytes")));
+        let hit = if key.len <= 16 {
+            word(from).is_some_and(|w| (w ^ key.head) & key.mask == 0)
+        } else {
+            word(from) == Some(key.head) && word(from + key.len - 16) == Some(key.tail)
+        };
+        if hit {
+            self.at = from + key.len;
+            self.first = false;
+        }
+        hit
+    }
+
     #[inline]
     pub fn value(&mut self) -> Result<Value<'a>> {
         self.whitespace();
@@ -98,11 +122,15 @@ impl<'a> Members<'a> {
     #[inline]
     pub fn text(&mut self) -> Result<Option<Cow<'a, str>>> {
         self.whitespace();
-        if self.peek() == Some(b'"') {
-            self.at += 1;
-            return self.string().map(Some);
+        match self.peek() {
+            Some(b'"') => {
+                self.at += 1;
+                self.string().map(Some)
+            }
+            // Absent members are often written as null.
+            Some(b'n') => self.literal(b"null", None),
+            _ => self.value().map(|_| None),
         }
-        self.value().map(|_| None)
     }
 
     /// The value's JSON text, checked.
@@ -219,16 +247,19 @@ impl<'a> Members<'a> {
         }
     }
 
-    fn expect_rest(&mut self, rest: &[u8]) -> Result<()> {
-        if self.bytes[self.at..].starts_with(rest) {
-            self.at += rest.len();
+    /// A literal's remaining letters. Their number is a constant, so the check is one compare
+    /// rather than a call to `memcmp`.
+    #[inline]
+    fn expect_rest<const N: usize>(&mut self, rest: &[u8; N]) -> Result<()> {
+        if self.bytes.get(self.at..self.at + N) == Some(rest) {
+            self.at += N;
             Ok(())
         } else {
             Err(Malformed)
         }
     }
 
-    fn literal(&mut self, word: &[u8], value: Value<'a>) -> Result<Value<'a>> {
+    fn literal<const N: usize, T>(&mut self, word: &[u8; N], value: T) -> Result<T> {
         self.expect_rest(word)?;
         Ok(value)
     }
@@ -377,6 +408,50 @@ impl<'a> Members<'a> {
             Err(Malformed)
         }
     }
+}
+
+/// A key as written compactly, quoted and followed by its colon (`"name":`), held as the 16-byte
+/// words [`Members::next_key_is`] compares: the first (masked to the length), and for keys longer
+/// than 16 bytes the last 16.
+#[derive(Debug, Clone, Copy)]
+pub struct QuotedKey {
+    head: u128,
+    tail: u128,
+    mask: u128,
+    len: usize,
+}
+
+impl QuotedKey {
+    /// `key` holds 1 to 29 ASCII characters that JSON does not escape.
+    pub const fn new(key: &str) -> QuotedKey {
+        let key = key.as_bytes();
+        let len = key.len() + 3;
+        assert!(!key.is_empty() && len <= 32);
+        let mut quoted = [0u8; 32];
+        quoted[0] = b'"';
+        let mut i = 0;
+        while i < key.len() {
+            assert!(key[i] >= 0x20 && key[i] < 0x80 && key[i] != b'"' && key[i] != b'\\');
+            quoted[i + 1] = key[i];
+            i += 1;
+        }
+        quoted[len - 2] = b'"';
+        quoted[len - 1] = b':';
+        let (head, tail) = (le_word(&quoted, 0), if len > 16 { le_word(&quoted, len - 16) } else { 0 });
+        let mask = if len >= 16 { u128::MAX } else { (1 << (8 * len)) - 1 };
+        QuotedKey { head: head & mask, tail, mask, len }
+    }
+}
+
+/// Sixteen bytes from `from`, as a little-endian load reads them.
+const fn le_word(bytes: &[u8; 32], from: usize) -> u128 {
+    let mut w = 0u128;
+    let mut i = 0;
+    while i < 16 {
+        w |= (bytes[from + i] as u128) << (8 * i);
+        i += 1;
+    }
+    w
 }
 
 /// Which containers a skip is inside (`true` for an object): the first 128 levels in bits, any

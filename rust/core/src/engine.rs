@@ -7,12 +7,12 @@ use std::time::Duration;
 use crate::{amqp, consumer, supervise};
 use crate::error::{Error, Result};
 use crate::event::{decode, Decoded, SkipReason};
-use crate::event_log::Laid;
+use crate::event_log::{EventId, Laid};
 use crate::feed::{Changes, Feed};
 use crate::hash::FxMap;
 use crate::json::Obj;
 use crate::query::{self, TaskFilter};
-use crate::store::{Applied, Store};
+use crate::store::{Applied, Store, TaskKey};
 use crate::time::Micros;
 use crate::workers::Workers;
 
@@ -220,7 +220,8 @@ impl Engine {
                     (Applied::Duplicate, _) => duplicates += 1,
                     (Applied::New | Applied::Updated, key) => {
                         applied += 1;
-                        fresh.push((key, raw));
+                        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else { continue };
+                        fresh.push((key, EventId { state, retries: ev.retries, timestamp }));
                     }
                 }
             }
@@ -228,8 +229,8 @@ impl Engine {
         }
         {
             let mut feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (key, raw) in fresh {
-                feed.push(key, raw);
+            for (key, event) in fresh {
+                feed.push(key, event);
             }
         }
         // One registry update per worker per batch, not one per event.
@@ -285,15 +286,17 @@ impl Engine {
     /// `group:<id>`); `coalesce` keeps the latest update per task.
     pub fn changes(&self, since: u64, flow: Option<&str>, coalesce: bool, max: usize) -> Changes {
         let feed = self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match flow {
-            None => feed.since(since, coalesce, max, |_| true),
-            Some(id) => self.read(|store| {
-                let rep = query::flow_member(store, id).map(|slot| store.flow_of(slot));
-                feed.since(since, coalesce, max, |key| {
-                    rep.is_some() && store.slot_of(key).map(|s| store.flow_of(s)) == rep
-                })
-            }),
-        }
+        self.read(|store| {
+            let event_of = |key: &TaskKey, id: EventId| store.kept_event(key, id);
+            match flow {
+                None => feed.since(since, coalesce, max, |_| true, event_of),
+                Some(id) => {
+                    let rep = query::flow_member(store, id).map(|slot| store.flow_of(slot));
+                    let in_flow = |key: &TaskKey| rep.is_some() && store.slot_of(key).map(|s| store.flow_of(s)) == rep;
+                    feed.since(since, coalesce, max, in_flow, event_of)
+                }
+            }
+        })
     }
 
     pub fn list_tasks(&self, f: &TaskFilter) -> Vec<u8> {

@@ -35,6 +35,14 @@ impl StoredEvent<'_> {
     }
 }
 
+/// Which of a task's events one is: a log keeps one event per state, attempt and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventId {
+    pub state: State,
+    pub retries: u32,
+    pub timestamp: Micros,
+}
+
 #[derive(Default)]
 pub struct EventLog {
     entries: Vec<Entry>,
@@ -88,9 +96,9 @@ impl EventLog {
         })
     }
 
-    /// Whether an event of this state, attempt and time is kept already (a duplicate delivery).
-    pub fn contains(&self, state: State, retries: u32, timestamp: Micros) -> bool {
-        self.entries.iter().any(|e| e.state == state && e.retries == retries && e.timestamp == timestamp)
+    /// The kept event of this state, attempt and time, if there is one (a second is a duplicate).
+    pub fn find(&self, id: EventId) -> Option<StoredEvent<'_>> {
+        self.iter().find(|e| e.state == id.state && e.retries == id.retries && e.timestamp == id.timestamp)
     }
 }
 
@@ -113,8 +121,9 @@ mod tests {
                 (State::Success, 1, 3, &b"{\"c\":[3]}"[..]),
             ]
         );
-        assert!(log.contains(State::Success, 1, 3));
-        assert!(!log.contains(State::Success, 0, 3));
+        let found = log.find(EventId { state: State::Success, retries: 1, timestamp: 3 });
+        assert_eq!(found.map(|e| e.raw), Some(&b"{\"c\":[3]}"[..]));
+        assert!(log.find(EventId { state: State::Success, retries: 0, timestamp: 3 }).is_none());
         assert_eq!(log.iter().count(), 3);
     }
 

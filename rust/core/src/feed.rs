@@ -2,31 +2,31 @@
 //! numbers. Each WebSocket reads from its own position, so a slow client never holds memory for
 //! the others; one that falls behind the ring is told to resync instead.
 //!
-//! The ring keeps each update's event as it arrived and writes the update a client reads only
-//! when one reads it: most updates are never read (no UI open, or replaced in the ring before the
-//! next read while the engine catches up on a stream), and writing each one as it was applied cost
-//! a sixth of ingest.
+//! The ring keeps which event each update was (its task, state, attempt and time), and writes the
+//! update a client reads from that event as the store keeps it, only when one reads it: most
+//! updates are never read (no UI open, or replaced in the ring before the next read while the
+//! engine catches up on a stream). Writing each update as it was applied cost a sixth of ingest;
+//! copying each event into the ring, a tenth, and most of the applying thread's cache misses.
+//! An update whose task was evicted since is left out: there is nothing left to show of it.
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::event::{decode, Decoded};
 use crate::json::Obj;
+use crate::event_log::EventId;
+use crate::state::State;
 use crate::store::TaskKey;
 
 /// How many updates the ring keeps: ~2 s at 5,000 events/s plus slack for a paused client.
 pub const CAPACITY: usize = 20_000;
-/// And how many bytes of events at most, whatever their size.
-pub const MAX_BYTES: usize = 64 << 20;
 
 struct Change {
     seq: u64,
     key: TaskKey,
-    /// Where its event's bytes begin, counted over every byte ever pushed, and how many there are.
-    start: u64,
-    len: usize,
+    event: EventId,
 }
 
-/// An update rendered from its event: the wire event's shape with task_id, name, state, timestamp
+/// An update written from its event: the wire event's shape with task_id, name, state, timestamp
 /// and the link ids.
 fn render(raw: &[u8]) -> Vec<u8> {
     let Ok(Decoded::Task(ev)) = decode(raw) else { return Vec::new() }; // decoded once already
@@ -34,7 +34,7 @@ fn render(raw: &[u8]) -> Vec<u8> {
     Obj::new(&mut json)
         .str("task_id", &ev.task_id)
         .opt_str("name", ev.name.as_deref())
-        .opt_str("state", ev.state.map(crate::state::State::as_str))
+        .opt_str("state", ev.state.map(State::as_str))
         .ts("timestamp", ev.timestamp.unwrap_or_default())
         .opt_str("parent_id", ev.parent_id.as_deref())
         .opt_str("root_id", ev.root_id.as_deref())
@@ -52,34 +52,20 @@ pub struct Changes {
     pub items: Vec<Vec<u8>>,
 }
 
-/// The ring of changes, and their events' bytes in one ring of bytes beside it: an allocation
-/// per change cost ~200 instructions per event applied (callgrind, bench/RESULTS-engine.md).
 #[derive(Default)]
 pub struct Feed {
     ring: VecDeque<Change>,
     next_seq: u64,
-    events: VecDeque<u8>,
-    /// Bytes ever pushed: the position, in that count, just past the newest event's bytes.
-    pushed: u64,
 }
 
 impl Feed {
-    /// Record an update: the task it is about and its event's bytes.
-    pub fn push(&mut self, key: TaskKey, raw: &[u8]) {
-        while self.ring.len() >= CAPACITY || (self.events.len() + raw.len() > MAX_BYTES && !self.ring.is_empty()) {
-            let gone = self.ring.pop_front().expect("a change");
-            self.events.drain(..gone.len);
+    /// Record an update: the task it is about and which of its events it was.
+    pub fn push(&mut self, key: TaskKey, event: EventId) {
+        if self.ring.len() >= CAPACITY {
+            self.ring.pop_front();
         }
         self.next_seq += 1;
-        self.events.extend(raw);
-        self.ring.push_back(Change { seq: self.next_seq, key, start: self.pushed, len: raw.len() });
-        self.pushed += raw.len() as u64;
-    }
-
-    fn render(&self, change: &Change) -> Vec<u8> {
-        let from = usize::try_from(change.start - (self.pushed - self.events.len() as u64)).expect("held in memory");
-        let raw: Vec<u8> = self.events.range(from..from + change.len).copied().collect();
-        render(&raw)
+        self.ring.push_back(Change { seq: self.next_seq, key, event });
     }
 
     /// The newest sequence number (0 before any update).
@@ -87,13 +73,18 @@ impl Feed {
         self.next_seq
     }
 
-    /// Updates after `since` accepted by `keep`, at most `max` of them.
+    /// Updates after `since` accepted by `keep`, at most `max` of them, written from the events
+    /// `event_of` finds (the store's, as kept).
     ///
     /// Coalesced (`coalesce`: only the latest per task), more than `max` tasks changed is reported
     /// as a gap: the reader refetches rather than being handed a silently truncated set. Uncoalesced,
     /// the oldest `max` come back and `next` is the last one's sequence, so the reader drains the
     /// rest by asking again; nothing between `since` and the head is ever skipped unannounced.
-    pub fn since(&self, since: u64, coalesce: bool, max: usize, keep: impl Fn(&TaskKey) -> bool) -> Changes {
+    pub fn since<'s>(
+        &self, since: u64, coalesce: bool, max: usize, keep: impl Fn(&TaskKey) -> bool,
+        event_of: impl Fn(&TaskKey, EventId) -> Option<&'s [u8]>,
+    ) -> Changes {
+        let render = |c: &Change| event_of(&c.key, c.event).map(render);
         let oldest = self.ring.front().map_or(self.next_seq + 1, |c| c.seq);
         let gap = since + 1 < oldest && since < self.next_seq;
         let start = self.ring.partition_point(|c| c.seq <= since);
@@ -109,7 +100,7 @@ impl Feed {
             }
             let mut picked: Vec<usize> = latest.into_values().collect();
             picked.sort_unstable();
-            let items = picked.into_iter().map(|i| self.render(selected[i])).collect();
+            let items = picked.into_iter().filter_map(|i| render(selected[i])).collect();
             return Changes { next: self.next_seq, gap, items };
         }
         let mut items = Vec::new();
@@ -119,7 +110,7 @@ impl Feed {
                 next = c.seq - 1;
                 break;
             }
-            items.push(self.render(c));
+            items.extend(render(c));
         }
         Changes { next, gap, items }
     }
@@ -128,59 +119,75 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_iso;
 
-    fn push(feed: &mut Feed, id: &str, state: &str) {
-        let raw = format!(r#"{{"task_id":"{id}","state":"{state}","timestamp":"2025-01-01T00:00:00Z"}}"#);
-        feed.push(TaskKey::new(id), raw.as_bytes());
+    /// A feed and the events its updates name, as a store would keep them.
+    #[derive(Default)]
+    struct Fixture {
+        feed: Feed,
+        kept: Vec<(TaskKey, EventId, String)>,
+    }
+
+    impl Fixture {
+        fn push(&mut self, id: &str, state: &str, second: u32) {
+            let raw = format!(r#"{{"task_id":"{id}","name":"n","state":"{state}","timestamp":"2025-01-01T00:00:{second:02}Z","args":[1]}}"#);
+            let event = EventId { state: State::parse(state).unwrap(), retries: 0, timestamp: parse_iso(&raw[raw.find("2025").unwrap()..][..20]).unwrap() };
+            self.feed.push(TaskKey::new(id), event);
+            self.kept.push((TaskKey::new(id), event, raw));
+        }
+
+        fn since(&self, since: u64, coalesce: bool, max: usize) -> Changes {
+            self.feed.since(since, coalesce, max, |_| true, |key, event| {
+                self.kept.iter().find(|(k, e, _)| k == key && *e == event).map(|(_, _, raw)| raw.as_bytes())
+            })
+        }
     }
 
     #[test]
     fn coalesces_per_task_and_reports_gaps() {
-        let mut feed = Feed::default();
-        push(&mut feed, "a", "PENDING");
-        push(&mut feed, "b", "PENDING");
-        push(&mut feed, "a", "SUCCESS");
-        let c = feed.since(0, true, 100, |_| true);
+        let mut f = Fixture::default();
+        f.push("a", "PENDING", 1);
+        f.push("b", "PENDING", 2);
+        f.push("a", "SUCCESS", 3);
+        let c = f.since(0, true, 100);
         assert_eq!((c.next, c.gap, c.items.len()), (3, false, 2));
         assert!(String::from_utf8_lossy(&c.items[1]).contains("SUCCESS"));
-        assert_eq!(feed.since(0, false, 100, |_| true).items.len(), 3);
-        assert!(feed.since(3, true, 100, |_| true).items.is_empty());
+        assert_eq!(f.since(0, false, 100).items.len(), 3);
+        assert!(f.since(3, true, 100).items.is_empty());
         for _ in 0..CAPACITY {
-            push(&mut feed, "c", "STARTED");
+            f.feed.push(TaskKey::new("c"), EventId { state: State::Started, retries: 0, timestamp: 0 });
         }
-        assert!(feed.since(1, true, 100, |_| true).gap);
-        assert!(!feed.since(feed.head(), true, 100, |_| true).gap);
+        assert!(f.since(1, true, 100).gap);
+        assert!(!f.since(f.feed.head(), true, 100).gap);
     }
 
     #[test]
-    fn holds_a_bounded_number_of_bytes_and_renders_updates_when_read() {
-        let mut feed = Feed::default();
-        let big = format!(r#"{{"task_id":"big","name":"n","state":"STARTED","timestamp":"2025-01-01T00:00:00Z","args":["{}"]}}"#, "x".repeat(MAX_BYTES / 4));
-        for _ in 0..10 {
-            feed.push(TaskKey::new("big"), big.as_bytes());
-        }
-        assert!(feed.events.len() <= MAX_BYTES && feed.ring.len() == 3, "{} bytes, {} changes", feed.events.len(), feed.ring.len());
-        assert!(feed.since(0, false, 100, |_| true).gap);
-        let c = feed.since(9, false, 100, |_| true);
+    fn writes_updates_from_kept_events_when_read_and_leaves_out_those_gone() {
+        let mut f = Fixture::default();
+        f.push("a", "STARTED", 1);
+        f.push("b", "STARTED", 2);
+        f.kept.retain(|(key, _, _)| *key != TaskKey::new("a")); // evicted since
+        let c = f.since(0, false, 100);
         assert!(!c.gap);
+        assert_eq!(c.items.len(), 1);
         let update: serde_json::Value = serde_json::from_slice(&c.items[0]).unwrap();
-        assert_eq!(update["task_id"], "big");
+        assert_eq!(update["task_id"], "b");
         assert_eq!(update["state"], "STARTED");
-        assert_eq!(update["timestamp"], "2025-01-01T00:00:00.000000Z");
+        assert_eq!(update["timestamp"], "2025-01-01T00:00:02.000000Z");
         assert!(update.get("args").is_none(), "the update is the event's summary, not the event");
     }
 
     #[test]
     fn never_truncates_silently() {
-        let mut feed = Feed::default();
+        let mut f = Fixture::default();
         for i in 0..5 {
-            push(&mut feed, &format!("t{i}"), "PENDING");
+            f.push(&format!("t{i}"), "PENDING", i);
         }
         // Uncoalesced: pages of two, oldest first, until the head.
         let mut seq = 0;
         let mut seen = Vec::new();
         loop {
-            let c = feed.since(seq, false, 2, |_| true);
+            let c = f.since(seq, false, 2);
             assert!(!c.gap);
             if c.items.is_empty() {
                 break;
@@ -190,9 +197,9 @@ mod tests {
         }
         assert_eq!(seen.len(), 5);
         assert!(seen[0].contains("\"t0\"") && seen[4].contains("\"t4\""));
-        assert_eq!(seq, feed.head());
+        assert_eq!(seq, f.feed.head());
         // Coalesced: five tasks do not fit in four, so the reader is told to refetch.
-        let c = feed.since(0, true, 4, |_| true);
-        assert!(c.gap && c.items.is_empty() && c.next == feed.head());
+        let c = f.since(0, true, 4);
+        assert!(c.gap && c.items.is_empty() && c.next == f.feed.head());
     }
 }

@@ -10,7 +10,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 
 use crate::event::TaskEvent;
-use crate::event_log::{EventLog, Laid, StoredEvent};
+use crate::event_log::{EventId, EventLog, Laid, StoredEvent};
 use crate::hash::{FxMap, FxSet};
 use crate::order::Order;
 use crate::postings::{Keys, Postings};
@@ -357,6 +357,12 @@ impl Store {
         self.by_id.get(key).copied()
     }
 
+    /// The bytes of a kept event of the task with this key.
+    pub fn kept_event(&self, key: &TaskKey, id: EventId) -> Option<&[u8]> {
+        let slot = self.slot_of(key)?;
+        self.task(slot).events.find(id).map(|e| e.raw)
+    }
+
     pub fn task(&self, slot: u32) -> &Task {
         &self.graph[NodeIndex::new(slot as usize)]
     }
@@ -427,7 +433,7 @@ impl Store {
             None => (self.insert(&key), true),
         };
         let task = self.task(slot);
-        if task.events.contains(state, ev.retries, timestamp) {
+        if task.events.find(EventId { state, retries: ev.retries, timestamp }).is_some() {
             return (Applied::Duplicate, key);
         }
         let rank = Rank::new(state, ev.retries, timestamp);

@@ -234,13 +234,11 @@ impl Engine {
             }
         }
         // One registry update per worker per batch, not one per event.
-        let mut seen: Vec<(&str, Micros)> = Vec::new();
+        let mut seen: FxMap<&str, Micros> = FxMap::default();
         for (ev, _, _) in &tasks {
             if let (Some(host), Some(ts)) = (ev.hostname.as_deref(), ev.timestamp) {
-                match seen.iter_mut().find(|(h, _)| *h == host) {
-                    Some((_, last)) => *last = (*last).max(ts),
-                    None => seen.push((host, ts)),
-                }
+                let last = seen.entry(host).or_insert(ts);
+                *last = (*last).max(ts);
             }
         }
         let now = now_micros();

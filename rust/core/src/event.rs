@@ -245,8 +245,8 @@ thread_local! {
     /// For each key (and the entry's start), the key that followed it in the last entry this thread
     /// decoded. A producer writes its members in a fixed order, so the next key is nearly always
     /// the one guessed, and is recognised by one comparison instead of being scanned and looked up:
-    /// about -1.4k of ~5.7k instructions per event (bench/RESULTS-engine.md, session 11). Only speed
-    /// depends on it; a wrong guess reads the key the slow way and learns.
+    /// -860 of ~5.7k instructions per event and -30 % of decoding's time (bench/RESULTS-engine.md,
+    /// session 11). Only speed depends on it; a wrong guess reads the key the slow way and learns.
     static FOLLOWS: Cell<[u8; START + 1]> = const { Cell::new([UNKNOWN; START + 1]) };
 }
 

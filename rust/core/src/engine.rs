@@ -220,8 +220,7 @@ impl Engine {
                     (Applied::Duplicate, _) => duplicates += 1,
                     (Applied::New | Applied::Updated, key) => {
                         applied += 1;
-                        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else { continue };
-                        fresh.push((key, EventId { state, retries: ev.retries, timestamp }));
+                        fresh.extend(EventId::of(ev).map(|id| (key, id)));
                     }
                 }
             }

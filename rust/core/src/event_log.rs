@@ -7,6 +7,7 @@
 //! kernel zeroing fresh pages, much of the applying thread's time while a restart catches up) is
 //! then paid beside Redis and the decoder, not on the one thread every event goes through.
 
+use crate::event::TaskEvent;
 use crate::state::{Rank, State};
 use crate::time::Micros;
 
@@ -43,6 +44,13 @@ pub struct EventId {
     pub timestamp: Micros,
 }
 
+impl EventId {
+    /// A decoded task event's identity; `None` for one without a state or a time (not kept).
+    pub fn of(ev: &TaskEvent<'_>) -> Option<EventId> {
+        Some(EventId { state: ev.state?, retries: ev.retries, timestamp: ev.timestamp? })
+    }
+}
+
 #[derive(Default)]
 pub struct EventLog {
     entries: Vec<Entry>,
@@ -58,7 +66,7 @@ pub struct Laid<'a> {
 
 impl EventLog {
     /// Keep an event whose JSON is `raw`, in the block laid out for it when it is offered one.
-    pub fn push(&mut self, state: State, retries: u32, timestamp: Micros, raw: &[u8], laid: Option<Laid<'_>>) {
+    pub fn push(&mut self, EventId { state, retries, timestamp }: EventId, raw: &[u8], laid: Option<Laid<'_>>) {
         let laid_at = laid.and_then(|laid| self.laid_offset(laid, raw));
         let start = laid_at.unwrap_or(self.bytes.len());
         // Offsets are 32-bit: a task's events beyond 4 GB are not kept (no producer sends them).
@@ -109,9 +117,9 @@ mod tests {
     #[test]
     fn events_read_back_with_their_own_bytes_in_arrival_order() {
         let mut log = EventLog::default();
-        log.push(State::Started, 0, 2, b"{\"b\":2}", None);
-        log.push(State::Pending, 0, 1, b"", None);
-        log.push(State::Success, 1, 3, b"{\"c\":[3]}", None);
+        log.push(EventId { state: State::Started, retries: 0, timestamp: 2 }, b"{\"b\":2}", None);
+        log.push(EventId { state: State::Pending, retries: 0, timestamp: 1 }, b"", None);
+        log.push(EventId { state: State::Success, retries: 1, timestamp: 3 }, b"{\"c\":[3]}", None);
         let read: Vec<(State, u32, Micros, &[u8])> = log.iter().map(|e| (e.state, e.retries, e.timestamp, e.raw)).collect();
         assert_eq!(
             read,
@@ -135,22 +143,22 @@ mod tests {
     fn an_empty_log_takes_the_block_laid_out_for_it_and_others_copy() {
         let mut block = Some(b"{\"a\":1}{\"a\":2}".to_vec().into_boxed_slice());
         let mut log = EventLog::default();
-        log.push(State::Pending, 0, 1, b"{\"a\":1}", Some(Laid { block: &mut block, offset: 0 }));
+        log.push(EventId { state: State::Pending, retries: 0, timestamp: 1 }, b"{\"a\":1}", Some(Laid { block: &mut block, offset: 0 }));
         assert!(block.is_none(), "taken");
-        log.push(State::Started, 0, 2, b"{\"a\":2}", Some(Laid { block: &mut block, offset: 7 }));
+        log.push(EventId { state: State::Started, retries: 0, timestamp: 2 }, b"{\"a\":2}", Some(Laid { block: &mut block, offset: 7 }));
         assert_eq!(read(&log), [&b"{\"a\":1}"[..], b"{\"a\":2}"]);
         assert_eq!(log.bytes.len(), 14, "no copy");
 
         // A log holding bytes already copies, and leaves the block for the events after it.
         let mut block = Some(b"{\"b\":3}".to_vec().into_boxed_slice());
-        log.push(State::Success, 0, 3, b"{\"b\":3}", Some(Laid { block: &mut block, offset: 0 }));
+        log.push(EventId { state: State::Success, retries: 0, timestamp: 3 }, b"{\"b\":3}", Some(Laid { block: &mut block, offset: 0 }));
         assert!(block.is_some());
         assert_eq!(read(&log), [&b"{\"a\":1}"[..], b"{\"a\":2}", b"{\"b\":3}"]);
 
         // A block taken by another log (a task evicted and seen again in the batch): a copy.
         let mut fresh = EventLog::default();
         let mut gone = None;
-        fresh.push(State::Started, 0, 2, b"{\"a\":2}", Some(Laid { block: &mut gone, offset: 7 }));
+        fresh.push(EventId { state: State::Started, retries: 0, timestamp: 2 }, b"{\"a\":2}", Some(Laid { block: &mut gone, offset: 7 }));
         assert_eq!(read(&fresh), [&b"{\"a\":2}"[..]]);
     }
 }

@@ -12,8 +12,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::event::{decode, Decoded};
-use crate::json::Obj;
 use crate::event_log::EventId;
+use crate::json::Obj;
 use crate::state::State;
 use crate::store::TaskKey;
 

@@ -256,8 +256,10 @@ fn length(text: &[u8]) -> Result<Option<usize>, Error> {
     if text == b"-1" {
         return Ok(None);
     }
-    let digits = Some(text).filter(|t| !t.is_empty() && t.len() <= 18);
-    let value = digits.and_then(|t| t.iter().try_fold(0usize, |n, &d| d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))));
+    // At most 18 digits, so the sum cannot overflow.
+    let value = (1..=18).contains(&text.len()).then_some(text).and_then(|digits| {
+        digits.iter().try_fold(0usize, |n, &d| d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0')))
+    });
     value.map(Some).ok_or_else(|| protocol(format!("a bad RESP length {:?}", lossy(text))))
 }
 

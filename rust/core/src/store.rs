@@ -425,15 +425,16 @@ impl Store {
     /// `laid` is where the decoding thread laid out the event's bytes for its task, if it did.
     pub fn apply_unsettled(&mut self, ev: &TaskEvent<'_>, raw: &[u8], laid: Option<Laid<'_>>) -> (Applied, TaskKey) {
         let key = TaskKey::new(&ev.task_id);
-        let (Some(state), Some(timestamp)) = (ev.state, ev.timestamp) else {
+        let Some(id) = EventId::of(ev) else {
             return (Applied::Duplicate, key);
         };
+        let EventId { state, timestamp, .. } = id;
         let (slot, is_new) = match self.by_id.get(&key) {
             Some(&slot) => (slot, false),
             None => (self.insert(&key), true),
         };
         let task = self.task(slot);
-        if task.events.find(EventId { state, retries: ev.retries, timestamp }).is_some() {
+        if task.events.find(id).is_some() {
             return (Applied::Duplicate, key);
         }
         let rank = Rank::new(state, ev.retries, timestamp);
@@ -462,7 +463,7 @@ impl Store {
             signature.add(value.as_bytes());
         }
         let task = self.task_mut(slot);
-        task.events.push(state, ev.retries, timestamp, raw, laid);
+        task.events.push(id, raw, laid);
         if rank > task.rank {
             task.rank = rank;
             task.state = state;

@@ -73,6 +73,12 @@ impl EngineConfig {
     }
 }
 
+/// Entries [`Engine::ingest`] decodes and applies at a time. Their decoded form (~470 bytes each)
+/// then stays in cache, in memory the allocator reuses: decoding a whole large batch first filled a
+/// block as large afresh on every call, a third of the page faults of a million-task ingest
+/// (bench/RESULTS-engine.md).
+const INGEST_CHUNK: usize = 1024;
+
 /// One stream entry as decoded, with its raw bytes (kept by the store as they arrived).
 pub type Entry<'a> = (std::result::Result<Decoded<'a>, SkipReason>, &'a [u8]);
 
@@ -185,9 +191,15 @@ impl Engine {
         }
     }
 
-    /// Decode a batch of raw entries (outside the lock) and apply it under one write lock.
+    /// Decode raw entries (outside the lock) and apply them, [`INGEST_CHUNK`] at a time under one
+    /// write lock each. Returns how many task events changed the store.
     pub fn ingest<'a>(&self, entries: impl IntoIterator<Item = &'a [u8]>) -> usize {
-        self.apply(&mut decode_all(entries))
+        let mut entries = entries.into_iter().peekable();
+        let mut applied = 0;
+        while entries.peek().is_some() {
+            applied += self.apply(&mut decode_all(entries.by_ref().take(INGEST_CHUNK)));
+        }
+        applied
     }
 
     /// Apply a decoded batch: worker events to the registry, skipped entries to their counters,
@@ -435,6 +447,16 @@ mod tests {
                 proptest::prop_assert_eq!(copied.get_task(&id), laid.get_task(&id), "{}", id);
             }
         }
+    }
+
+    #[test]
+    fn ingest_applies_every_chunk_of_a_large_batch() {
+        let e = Engine::new(EngineConfig::new(None, "p", 10_000).unwrap());
+        let events: Vec<Vec<u8>> = (0..INGEST_CHUNK * 2 + 7)
+            .map(|i| format!(r#"{{"task_id":"t{i}","state":"SUCCESS","timestamp":"2025-01-01T00:00:00Z"}}"#).into_bytes())
+            .collect();
+        assert_eq!(e.ingest(events.iter().map(Vec::as_slice)), events.len());
+        assert_eq!(e.read(Store::len), events.len());
     }
 
     #[test]

@@ -50,6 +50,15 @@ fn bench_ingest(c: &mut Criterion) {
     group.bench_function("decode_only_120k_events", |b| {
         b.iter(|| batch.iter().filter(|raw| stemtrace_core::event::decode(raw).is_ok()).count());
     });
+    // The consumer's reader: decoding, and laying out the bytes the store keeps (applied elsewhere),
+    // in batches of its size.
+    group.bench_function("decode_and_lay_out_120k_events", |b| {
+        b.iter(|| {
+            for chunk in batch.chunks(10_000) {
+                drop(stemtrace_core::decode_and_lay_out(chunk.iter().map(Vec::as_slice)));
+            }
+        });
+    });
     group.bench_function("120k_events_into_empty_engine", |b| {
         b.iter_batched(
             || engine(1_000_000),

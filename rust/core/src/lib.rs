@@ -30,5 +30,5 @@ mod tls;
 mod view;
 pub mod workers;
 
-pub use engine::{now_micros, Engine, EngineConfig};
+pub use engine::{decode_and_lay_out, now_micros, Engine, EngineConfig};
 pub use error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Ingest and query cost of the engine on synthetic flows shaped like real worker output:
 //! chains of three tasks, each with PENDING, RECEIVED, STARTED and SUCCESS events.
 //!
-//! `cargo bench -p stemtrace-core --bench ingest`; figures are recorded in bench/RESULTS.md.
+//! `cargo bench -p stemtrace-core --bench ingest`; figures are recorded in bench/RESULTS-engine.md.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use stemtrace_core::query::TaskFilter;

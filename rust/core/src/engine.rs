@@ -73,11 +73,11 @@ impl EngineConfig {
     }
 }
 
-/// Entries [`Engine::ingest`] decodes and applies at a time. Their decoded form (~470 bytes each)
-/// then stays in cache, in memory the allocator reuses: decoding a whole large batch first filled a
-/// block as large afresh on every call, a third of the page faults of a million-task ingest
-/// (bench/RESULTS-engine.md).
-const INGEST_CHUNK: usize = 1024;
+/// Entries decoded at a time before they are used: applied by [`Engine::ingest`], laid out by
+/// [`decode_and_lay_out`]. Their decoded form (~470 bytes each) then stays in cache, in memory the
+/// allocator reuses: decoding a whole large batch first filled a block as large afresh on every
+/// call, a third of the page faults of a million-task ingest (bench/RESULTS-engine.md).
+const DECODE_CHUNK: usize = 1024;
 
 /// One stream entry as decoded, with its raw bytes (kept by the store as they arrived).
 pub type Entry<'a> = (std::result::Result<Decoded<'a>, SkipReason>, &'a [u8]);
@@ -101,13 +101,13 @@ pub fn decode_all<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Prepared<'
 /// [`decode_all`], and lay out the bytes the store will keep. Worth it only on a thread other than
 /// the one applying: it costs more instructions than copying while applying (grouping by task),
 /// but halved the applying thread's time in a 5M-event catch-up (bench/RESULTS-engine.md).
-/// [`INGEST_CHUNK`] entries at a time, so that laying out reads what decoding has just read.
+/// [`DECODE_CHUNK`] entries at a time, so that laying out reads what decoding has just read.
 pub fn decode_and_lay_out<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Prepared<'a> {
     let mut entries = entries.into_iter().peekable();
     let mut prepared = Prepared { entries: Vec::with_capacity(entries.size_hint().0), places: Vec::new(), blocks: Vec::new() };
     while entries.peek().is_some() {
         let from = prepared.entries.len();
-        prepared.entries.extend(entries.by_ref().take(INGEST_CHUNK).map(|raw| (decode(raw), raw)));
+        prepared.entries.extend(entries.by_ref().take(DECODE_CHUNK).map(|raw| (decode(raw), raw)));
         lay_out(&mut prepared, from);
     }
     prepared
@@ -202,13 +202,13 @@ impl Engine {
         }
     }
 
-    /// Decode raw entries (outside the lock) and apply them, [`INGEST_CHUNK`] at a time under one
+    /// Decode raw entries (outside the lock) and apply them, [`DECODE_CHUNK`] at a time under one
     /// write lock each. Returns how many task events changed the store.
     pub fn ingest<'a>(&self, entries: impl IntoIterator<Item = &'a [u8]>) -> usize {
         let mut entries = entries.into_iter().peekable();
         let mut applied = 0;
         while entries.peek().is_some() {
-            applied += self.apply(&mut decode_all(entries.by_ref().take(INGEST_CHUNK)));
+            applied += self.apply(&mut decode_all(entries.by_ref().take(DECODE_CHUNK)));
         }
         applied
     }
@@ -465,12 +465,12 @@ mod tests {
         let event = |id: &str, secs: usize| {
             format!(r#"{{"task_id":"{id}","state":"STARTED","timestamp":"2025-01-01T00:{:02}:{:02}Z"}}"#, secs / 60, secs % 60).into_bytes()
         };
-        let mut raw: Vec<Vec<u8>> = (0..INGEST_CHUNK - 3).map(|i| event(&format!("t{i}"), 0)).collect();
+        let mut raw: Vec<Vec<u8>> = (0..DECODE_CHUNK - 3).map(|i| event(&format!("t{i}"), 0)).collect();
         raw.extend((0..6).map(|secs| event("x", secs)));
         let (copied, laid) = (Engine::new(EngineConfig::new(None, "a", 10_000).unwrap()), Engine::new(EngineConfig::new(None, "b", 10_000).unwrap()));
         copied.apply(&mut decode_all(raw.iter().map(Vec::as_slice)));
         let mut prepared = decode_and_lay_out(raw.iter().map(Vec::as_slice));
-        assert_eq!(prepared.blocks.len(), INGEST_CHUNK - 3 + 2, "x's events in two blocks");
+        assert_eq!(prepared.blocks.len(), DECODE_CHUNK - 3 + 2, "x's events in two blocks");
         laid.apply(&mut prepared);
         let detail = laid.get_task("x").unwrap();
         assert_eq!(copied.get_task("x").unwrap(), detail);
@@ -480,7 +480,7 @@ mod tests {
     #[test]
     fn ingest_applies_every_chunk_of_a_large_batch() {
         let e = Engine::new(EngineConfig::new(None, "p", 10_000).unwrap());
-        let events: Vec<Vec<u8>> = (0..INGEST_CHUNK * 2 + 7)
+        let events: Vec<Vec<u8>> = (0..DECODE_CHUNK * 2 + 7)
             .map(|i| format!(r#"{{"task_id":"t{i}","state":"SUCCESS","timestamp":"2025-01-01T00:00:00Z"}}"#).into_bytes())
             .collect();
         assert_eq!(e.ingest(events.iter().map(Vec::as_slice)), events.len());

@@ -796,6 +796,11 @@ mod tests {
         fn uuids_parse_as_their_definition(v in proptest::prelude::any::<u128>()) {
             proptest::prop_assert_eq!(parse_canonical_uuid(&TaskKey::Uuid(v.into()).to_string()), Some(v));
         }
+
+        #[test]
+        fn uuid_keys_order_as_their_numbers(a in proptest::prelude::any::<u128>(), b in proptest::prelude::any::<u128>()) {
+            proptest::prop_assert_eq!(TaskKey::Uuid(a.into()).cmp(&TaskKey::Uuid(b.into())), a.cmp(&b));
+        }
     }
 
     #[test]

@@ -70,7 +70,8 @@ fn thread_cpu() -> (Duration, Duration) {
     (time(u.ru_utime), time(u.ru_stime))
 }
 
-/// CPU seconds each thread of this process has used so far, in all and in the kernel (from /proc).
+/// CPU seconds each thread of this process has used so far, in user mode and in the kernel, as
+/// [`thread_cpu`] gives them for the calling thread (from /proc).
 fn threads_cpu() -> std::collections::HashMap<String, (f64, f64)> {
     let tick = 100.0; // USER_HZ: the unit of /proc's times on Linux
     let mut out = std::collections::HashMap::new();
@@ -80,7 +81,7 @@ fn threads_cpu() -> std::collections::HashMap<String, (f64, f64)> {
         let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
         let fields: Vec<&str> = rest.split(' ').collect();
         let ticks = |i: usize| fields.get(i).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0) / tick;
-        out.insert(head.replacen(" (", " ", 1), (ticks(11) + ticks(12), ticks(12)));
+        out.insert(head.replacen(" (", " ", 1), (ticks(11), ticks(12)));
     }
     out
 }
@@ -251,9 +252,9 @@ fn from_redis(url: &str, flows: u64) {
     let spent = t.elapsed();
     let mut busy: Vec<(f64, f64, String)> = threads_cpu()
         .into_iter()
-        .map(|(thread, (cpu, kernel))| {
-            let (cpu0, kernel0) = before.get(&thread).copied().unwrap_or_default();
-            (cpu - cpu0, kernel - kernel0, thread)
+        .map(|(thread, (user, kernel))| {
+            let (user0, kernel0) = before.get(&thread).copied().unwrap_or_default();
+            (user - user0 + kernel - kernel0, kernel - kernel0, thread)
         })
         .collect();
     e.stop(runtime.handle());

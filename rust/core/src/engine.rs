@@ -94,8 +94,12 @@ pub struct Prepared<'a> {
 
 /// Decode entries: the work [`Engine::apply`] needs done outside its lock, on any thread.
 pub fn decode_all<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Prepared<'a> {
-    let entries = entries.into_iter().map(|raw| (decode(raw), raw)).collect();
+    let entries = entries.into_iter().map(entry).collect();
     Prepared { entries, places: Vec::new(), blocks: Vec::new() }
+}
+
+fn entry(raw: &[u8]) -> Entry<'_> {
+    (decode(raw), raw)
 }
 
 /// [`decode_all`], and lay out the bytes the store will keep. Worth it only on a thread other than
@@ -107,7 +111,7 @@ pub fn decode_and_lay_out<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Pr
     let mut prepared = Prepared { entries: Vec::with_capacity(entries.size_hint().0), places: Vec::new(), blocks: Vec::new() };
     while entries.peek().is_some() {
         let from = prepared.entries.len();
-        prepared.entries.extend(entries.by_ref().take(DECODE_CHUNK).map(|raw| (decode(raw), raw)));
+        prepared.entries.extend(entries.by_ref().take(DECODE_CHUNK).map(entry));
         lay_out(&mut prepared, from);
     }
     prepared

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::{amqp, consumer, supervise};
 use crate::error::{Error, Result};
 use crate::event::{decode, Decoded, SkipReason};
-use crate::event_log::{EventId, Laid};
+use crate::event_log::{self, EventId, Laid, Span};
 use crate::feed::{Changes, Feed};
 use crate::hash::FxMap;
 use crate::json::Obj;
@@ -87,8 +87,8 @@ pub type Entry<'a> = (std::result::Result<Decoded<'a>, SkipReason>, &'a [u8]);
 /// per task, which a task new to the store takes whole (see `event_log`).
 pub struct Prepared<'a> {
     entries: Vec<Entry<'a>>,
-    /// Per entry when laid out, for a task event: its task's block and its offset in it.
-    places: Vec<Option<(u32, usize)>>,
+    /// Per entry when laid out, for a task event: its task's block and where it is in it.
+    places: Vec<Option<(u32, Span)>>,
     blocks: Vec<Option<Box<[u8]>>>,
 }
 
@@ -118,26 +118,35 @@ pub fn decode_and_lay_out<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Pr
 }
 
 /// Lay out the bytes of the task events from entry `from` on: one block per task, after the blocks
-/// already laid out (a task whose events span two calls gets two; the second is copied from).
+/// already laid out (a task whose events span two calls gets two; the second is copied from), each
+/// as its log keeps them (the first event whole, the others as operations on it).
 fn lay_out(prepared: &mut Prepared<'_>, from: usize) {
     let Prepared { entries, places, blocks } = prepared;
     let first = blocks.len();
     let mut tasks: FxMap<&str, usize> = FxMap::default();
+    // Per block: what it can hold at most (every event whole), then its first event once laid.
     let mut sizes: Vec<usize> = Vec::new();
+    let mut bases: Vec<Option<std::ops::Range<usize>>> = Vec::new();
     places.extend(entries[from..].iter().map(|(decoded, raw)| {
         let Ok(Decoded::Task(ev)) = decoded else { return None };
         let block = *tasks.entry(&ev.task_id).or_insert_with(|| {
             sizes.push(0);
             sizes.len() - 1
         });
-        let offset = sizes[block];
         sizes[block] += raw.len();
-        Some(((first + block) as u32, offset))
+        Some(((first + block) as u32, Span::default()))
     }));
     let mut laid: Vec<Vec<u8>> = sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
-    for ((_, raw), place) in entries[from..].iter().zip(&places[from..]) {
-        if let Some((block, _)) = place {
-            laid[*block as usize - first].extend_from_slice(raw);
+    bases.resize(laid.len(), None);
+    for ((_, raw), place) in entries[from..].iter().zip(&mut places[from..]) {
+        let Some((block, span)) = place else { continue };
+        let i = *block as usize - first;
+        match event_log::append(&mut laid[i], bases[i].clone(), raw) {
+            Some(at) => {
+                *span = at;
+                bases[i].get_or_insert(at.start as usize..at.end as usize);
+            }
+            None => *place = None,
         }
     }
     blocks.extend(laid.into_iter().map(|b| Some(b.into_boxed_slice())));
@@ -242,7 +251,7 @@ impl Engine {
         {
             let mut store = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             for &(ev, raw, place) in &tasks {
-                let laid = place.map(|(block, offset)| Laid { block: &mut blocks[block as usize], offset });
+                let laid = place.map(|(block, span)| Laid { block: &mut blocks[block as usize], span });
                 match store.apply_unsettled(ev, raw, laid) {
                     (Applied::Duplicate, _) => duplicates += 1,
                     (Applied::New | Applied::Updated, key) => {

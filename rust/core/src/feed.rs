@@ -9,6 +9,7 @@
 //! copying each event into the ring, a tenth, and most of the applying thread's cache misses.
 //! An update whose task was evicted since is left out: there is nothing left to show of it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use crate::event::{decode, Decoded};
@@ -82,9 +83,9 @@ impl Feed {
     /// rest by asking again; nothing between `since` and the head is ever skipped unannounced.
     pub fn since<'s>(
         &self, since: u64, coalesce: bool, max: usize, keep: impl Fn(&TaskKey) -> bool,
-        event_of: impl Fn(&TaskKey, EventId) -> Option<&'s [u8]>,
+        event_of: impl Fn(&TaskKey, EventId) -> Option<Cow<'s, [u8]>>,
     ) -> Changes {
-        let render = |c: &Change| event_of(&c.key, c.event).map(render);
+        let render = |c: &Change| event_of(&c.key, c.event).map(|raw| render(&raw));
         let oldest = self.ring.front().map_or(self.next_seq + 1, |c| c.seq);
         let gap = since + 1 < oldest && since < self.next_seq;
         let start = self.ring.partition_point(|c| c.seq <= since);
@@ -138,7 +139,7 @@ mod tests {
 
         fn since(&self, since: u64, coalesce: bool, max: usize) -> Changes {
             self.feed.since(since, coalesce, max, |_| true, |key, event| {
-                self.kept.iter().find(|(k, e, _)| k == key && *e == event).map(|(_, _, raw)| raw.as_bytes())
+                self.kept.iter().find(|(k, e, _)| k == key && *e == event).map(|(_, _, raw)| Cow::Borrowed(raw.as_bytes()))
             })
         }
     }

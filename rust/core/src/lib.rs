@@ -6,6 +6,7 @@
 
 mod amqp;
 pub mod consumer;
+mod delta;
 mod engine;
 pub mod error;
 pub mod event;

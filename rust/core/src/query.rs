@@ -70,7 +70,7 @@ impl TaskFilter {
         let s = &store.strings;
         self.trace_id.as_deref().is_none_or(|w| t.trace_id.as_ref() == Some(&TaskKey::new(w)))
             && self.name.as_deref().is_none_or(|w| t.name.value.is_some_and(|n| contains_ci(s.resolve(n).as_bytes(), w)))
-            && needle.is_none_or(|n| t.payload_events().any(|e| n.found_in(e.raw)))
+            && needle.is_none_or(|n| t.payload_events().any(|e| n.found_in(&e.raw())))
     }
 }
 

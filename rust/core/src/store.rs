@@ -4,6 +4,7 @@
 //! One writer applies batches of events under the engine's lock; readers share it. Every event
 //! costs O(log n) plus the size of what it links, never a pass over the store.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
@@ -386,9 +387,9 @@ impl Store {
     }
 
     /// The bytes of a kept event of the task with this key.
-    pub fn kept_event(&self, key: &TaskKey, id: EventId) -> Option<&[u8]> {
+    pub fn kept_event(&self, key: &TaskKey, id: EventId) -> Option<Cow<'_, [u8]>> {
         let slot = self.slot_of(key)?;
-        self.task(slot).events.find(id).map(|e| e.raw)
+        self.task(slot).events.find(id).map(|e| e.raw())
     }
 
     pub fn task(&self, slot: u32) -> &Task {

@@ -92,7 +92,7 @@ pub fn write_task(
         .display("root_id", task.root.as_ref())
         .str_list("children", children.iter().map(String::as_str));
     if events {
-        array(o.key("events"), task.events_in_order(), |out, e| out.extend_from_slice(e.raw));
+        array(o.key("events"), task.events_in_order(), |out, e| e.write_raw(out));
     } else {
         o.null("events");
     }

@@ -121,35 +121,46 @@ pub fn decode_and_lay_out<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Pr
 /// already laid out (a task whose events span two calls gets two; the second is copied from), each
 /// as its log keeps them (the first event whole, the others as operations on it).
 fn lay_out(prepared: &mut Prepared<'_>, from: usize) {
+    const NONE: usize = usize::MAX;
     let Prepared { entries, places, blocks } = prepared;
     let first = blocks.len();
     let mut tasks: FxMap<&str, usize> = FxMap::default();
-    // Per block: what it can hold at most (every event whole), then its first event once laid.
-    let mut sizes: Vec<usize> = Vec::new();
-    let mut bases: Vec<Option<std::ops::Range<usize>>> = Vec::new();
-    places.extend(entries[from..].iter().map(|(decoded, raw)| {
+    // Each task's events as a list through the chunk: its first entry, and each entry's next.
+    let (mut heads, mut tails, mut next) = (Vec::new(), Vec::new(), vec![NONE; entries.len() - from]);
+    places.extend(entries[from..].iter().enumerate().map(|(i, (decoded, _))| {
         let Ok(Decoded::Task(ev)) = decoded else { return None };
         let block = *tasks.entry(&ev.task_id).or_insert_with(|| {
-            sizes.push(0);
-            sizes.len() - 1
+            heads.push(i);
+            tails.push(i);
+            heads.len() - 1
         });
-        sizes[block] += raw.len();
+        if tails[block] != i {
+            next[tails[block]] = i;
+            tails[block] = i;
+        }
         Some(((first + block) as u32, Span::default()))
     }));
-    let mut laid: Vec<Vec<u8>> = sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
-    bases.resize(laid.len(), None);
-    for ((_, raw), place) in entries[from..].iter().zip(&mut places[from..]) {
-        let Some((block, span)) = place else { continue };
-        let i = *block as usize - first;
-        match event_log::append(&mut laid[i], bases[i].clone(), raw) {
-            Some(at) => {
-                *span = at;
-                bases[i].get_or_insert(at.start as usize..at.end as usize);
+    // Each block is built in one buffer, then copied out at its size: what the encoding will save
+    // is not known before, and a block allocated for its events whole would have the first touch
+    // of all of that memory paid for (bench/RESULTS-engine.md, session 13).
+    let mut built = Vec::new();
+    for head in heads {
+        built.clear();
+        let mut base = None;
+        let mut i = head;
+        while i != NONE {
+            let place = &mut places[from + i];
+            match (place.as_mut(), event_log::append(&mut built, base.clone(), entries[from + i].1)) {
+                (Some((_, span)), Some(at)) => {
+                    *span = at;
+                    base.get_or_insert(at.start as usize..at.end as usize);
+                }
+                _ => *place = None,
             }
-            None => *place = None,
+            i = next[i];
         }
+        blocks.push(Some(Box::from(&built[..])));
     }
-    blocks.extend(laid.into_iter().map(|b| Some(b.into_boxed_slice())));
 }
 
 /// Hide a password in a URL before it is shown anywhere.

@@ -34,12 +34,18 @@ pub fn encode(base: &[u8], base_at: usize, raw: &[u8], out: &mut Vec<u8>) {
             literal = at;
             continue;
         }
-        at = next_member(raw, at + 1);
-        if let Some(anchor) = raw.get(at..at + ANCHOR) {
-            if !base[cursor..].starts_with(anchor) {
+        let next = next_member(raw, at + 1);
+        if let Some(anchor) = raw.get(next..next + ANCHOR) {
+            // Most often the member differed in a value of the same length (a state, a time), so the
+            // next one is as far on in the base.
+            let ahead = cursor + (next - at);
+            if base.get(ahead..ahead + ANCHOR) == Some(anchor) {
+                cursor = ahead;
+            } else if !base[cursor..].starts_with(anchor) {
                 cursor = find_member(base, cursor, anchor, &mut budget).unwrap_or(cursor);
             }
         }
+        at = next;
     }
     put_literal(out, &raw[literal..]);
 }
@@ -83,12 +89,16 @@ pub fn rebuilds(buffer: &[u8], ops: &[u8], raw: &[u8]) -> bool {
     }) && rest.is_empty()
 }
 
-/// How many first bytes `a` and `b` share, compared eight at a time.
+/// How many first bytes `a` and `b` share: 32 at a time while they match (compared with vector
+/// instructions), then 8 at a time.
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
+    while i + 32 <= n && a[i..].first_chunk::<32>() == b[i..].first_chunk::<32>() {
+        i += 32;
+    }
     while i + 8 <= n {
-        let word = |s: &[u8]| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+        let word = |s: &[u8]| u64::from_le_bytes(*s[i..].first_chunk().expect("8 bytes"));
         let diff = word(a) ^ word(b);
         if diff != 0 {
             return i + (diff.trailing_zeros() / 8) as usize;
@@ -98,16 +108,28 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     i + a[i..n].iter().zip(&b[i..n]).take_while(|(x, y)| x == y).count()
 }
 
-/// Where the next member starts (its `,"`) at or after `from`; the end when there is none.
-fn next_member(bytes: &[u8], mut from: usize) -> usize {
-    while let Some(i) = bytes.get(from..).and_then(|rest| memchr::memchr(b',', rest)) {
-        let comma = from + i;
-        if bytes.get(comma + 1) == Some(&b'"') {
-            return comma;
+/// Where the next member starts (its `,"`) at or after `from`; the end when there is none. Commas
+/// are found eight bytes at a time: the next one is usually a few words away, nearer than a call
+/// to `memchr` pays off.
+fn next_member(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const COMMAS: u64 = ONES * b',' as u64;
+    let is_member = |at: usize| bytes.get(at + 1) == Some(&b'"');
+    let mut at = from;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word) ^ COMMAS;
+        // The top bit of each byte that was a comma (and maybe of some after one: checked).
+        let mut commas = x.wrapping_sub(ONES) & !x & (ONES << 7);
+        while commas != 0 {
+            let comma = at + (commas.trailing_zeros() / 8) as usize;
+            if bytes[comma] == b',' && is_member(comma) {
+                return comma;
+            }
+            commas &= commas - 1;
         }
-        from = comma + 1;
+        at += 8;
     }
-    bytes.len()
+    (at..bytes.len()).find(|&i| bytes[i] == b',' && is_member(i)).unwrap_or(bytes.len())
 }
 
 /// A member of `base` starting with `anchor`: the first after `cursor`, else the first before it,

@@ -93,10 +93,7 @@ pub fn rebuilds(buffer: &[u8], ops: &[u8], raw: &[u8]) -> bool {
 /// instructions), then 8 at a time.
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 32 <= n && a[i..].first_chunk::<32>() == b[i..].first_chunk::<32>() {
-        i += 32;
-    }
+    let mut i = 32 * a[..n].chunks_exact(32).zip(b[..n].chunks_exact(32)).take_while(|(x, y)| x == y).count();
     while i + 8 <= n {
         let word = |s: &[u8]| u64::from_le_bytes(*s[i..].first_chunk().expect("8 bytes"));
         let diff = word(a) ^ word(b);

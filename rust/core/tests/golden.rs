@@ -352,3 +352,21 @@ proptest! {
         prop_assert_eq!(fingerprint(&e), fingerprint(&engine(&original)));
     }
 }
+
+/// Every event a task keeps comes back in its detail exactly as the worker wrote it, whichever of its
+/// events arrived first (the others are kept as their differences from that one).
+#[test]
+fn every_recorded_event_comes_back_byte_for_byte() {
+    for shape in SHAPES {
+        let mut evs = events(shape);
+        for _ in 0..2 {
+            evs.reverse();
+            let e = engine(&evs);
+            for raw in &evs {
+                let Some(id) = json(raw)["task_id"].as_str().map(str::to_owned) else { continue };
+                let detail = e.get_task(&id).unwrap();
+                assert!(detail.windows(raw.len()).any(|w| w == &raw[..]), "{shape}: {}", String::from_utf8_lossy(raw));
+            }
+        }
+    }
+}

@@ -167,6 +167,8 @@ def _ms(v: float | None) -> str:
 def _x(r: float | None) -> str:
     if r is None:
         return DASH
+    if r < 0:
+        return "n/a (ours below 0)"  # e.g. memory beyond the JSON, once ours keeps less than the JSON
     return f"{r:,.1f}{TIMES}" if r >= 1 else f"1/{1 / r:,.1f}" if r > 0 else "0"
 
 

@@ -21,8 +21,9 @@ const ANCHOR: usize = 8;
 /// buffer the operations will read.
 pub fn encode(base: &[u8], base_at: usize, raw: &[u8], out: &mut Vec<u8>) {
     let (mut at, mut literal, mut cursor) = (0, 0, 0);
-    // Bytes of the base searched for members: bounds the work on hostile input to a few passes.
-    let mut budget = 4 * (base.len() + raw.len());
+    // Bytes of the base searched for members, in proportion to the event's own size: a small event
+    // against a first one of megabytes (large arguments) must not cost a pass over them per member.
+    let mut budget = 4 * raw.len() + 1024;
     while at < raw.len() {
         let same = common_prefix(&raw[at..], &base[cursor..]);
         if same >= MIN_COPY {
@@ -135,9 +136,10 @@ fn find_member(base: &[u8], cursor: usize, anchor: &[u8], budget: &mut usize) ->
     for (from, end) in [(cursor + 1, base.len()), (0, cursor)] {
         let mut at = from;
         while at < end && *budget > 0 {
-            let next = next_member(&base[..end], at);
+            let limit = end.min(at.saturating_add(*budget));
+            let next = next_member(&base[..limit], at);
             *budget = budget.saturating_sub(next - at + 1);
-            if base[next..].starts_with(anchor) {
+            if next < limit && base[next..].starts_with(anchor) {
                 return Some(next);
             }
             at = next + 1;
@@ -220,6 +222,9 @@ mod tests {
         // Every position a comma and quote: the search for members stays within its budget.
         let hostile: Vec<u8> = b",\"".repeat(20_000);
         round_trip(&hostile, &b",\"a".repeat(10_000));
+        // A first event of megabytes (its arguments) and a small later one without them.
+        let large = [&PENDING[..PENDING.len() - 1], b",\"blob\":\"", &b"x".repeat(4 << 20), b"\",\"pid\":1}"].concat();
+        round_trip(&large, br#"{"task_id":"3186e993-52bc-473d-af60-6b522e917db6","state":"SUCCESS","pid":1,"result":3}"#);
     }
 
     #[test]

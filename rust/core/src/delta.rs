@@ -5,8 +5,8 @@
 //! memory much of ingest's time (bench/RESULTS-engine.md, session 13). A later event is kept as
 //! operations instead: copy a run of bytes from the task's first event, or take literal bytes.
 //!
-//! Encoding is a heuristic over JSON members: matching runs are followed byte by byte, and after a
-//! difference it goes on at the next member (`,"`), looked for by its first bytes in the base.
+//! Encoding is a heuristic over JSON members: matching runs are followed as far as they go, and after
+//! a difference it goes on at the next member (`,"`), looked for by its first bytes in the base.
 //! Whatever it finds, the operations rebuild the event exactly; only their size depends on it.
 //!
 //! Operations: a LEB128 header `length << 1 | kind`; kind 0 is followed by `length` literal bytes,
@@ -53,7 +53,7 @@ pub fn encode(base: &[u8], base_at: usize, raw: &[u8], out: &mut Vec<u8>) {
 
 /// The bytes the operations `ops` rebuild, run by run, reading copies from `buffer`; `None` when
 /// they are malformed (ends the runs).
-pub fn runs<'a>(buffer: &'a [u8], ops: &'a [u8]) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
+fn runs<'a>(buffer: &'a [u8], ops: &'a [u8]) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
     let mut ops = ops;
     std::iter::from_fn(move || {
         if ops.is_empty() {
@@ -90,8 +90,8 @@ pub fn rebuilds(buffer: &[u8], ops: &[u8], raw: &[u8]) -> bool {
     }) && rest.is_empty()
 }
 
-/// How many first bytes `a` and `b` share: 32 at a time while they match (compared with vector
-/// instructions), then 8 at a time.
+/// How many first bytes `a` and `b` share: 32 at a time while they match, then 8 at a time (by
+/// chunks, ~190 instructions fewer per event than by indexed slices).
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 32 * a[..n].chunks_exact(32).zip(b[..n].chunks_exact(32)).take_while(|(x, y)| x == y).count();

@@ -124,7 +124,7 @@ thread_local! {
 pub fn append(bytes: &mut Vec<u8>, base: Option<std::ops::Range<usize>>, raw: &[u8]) -> Option<Span> {
     fn put(bytes: &mut Vec<u8>, kept: &[u8], delta: bool) -> Option<Span> {
         let start = bytes.len();
-        // Exactly: a task's block is sized to what it keeps (see `EventLog::push`).
+        // Exactly: a task's block is sized to what it keeps (see `EventLog::copy_in`).
         bytes.reserve_exact(kept.len());
         bytes.extend_from_slice(kept);
         Span::at(start, kept.len(), delta)

@@ -150,8 +150,9 @@ fn main() {
     println!("| ingest, {events} events into an empty engine, one thread | {:.0} events/s | |", events as f64 / spent.as_secs_f64());
     println!("| the same per second of the thread's CPU time | {:.0} events/s | |", events as f64 / (user + kernel).as_secs_f64());
     println!("| the same per second of its time in user mode (kernel: {:.1} s) | {:.0} events/s | |", kernel.as_secs_f64(), events as f64 / user.as_secs_f64());
-    println!("| resident, {} tasks | {:.0} MB (payload {:.0} MB) | |", flows * 3, rss as f64 / 1e6, payload as f64 / 1e6);
-    let held = (flows * 3) as f64;
+    let held = flows * 3;
+    println!("| resident, {held} tasks | {:.0} MB (payload {:.0} MB) | |", rss as f64 / 1e6, payload as f64 / 1e6);
+    let held = held as f64;
     println!("| resident per task, all of it | {:.0} bytes (payload received: {:.0} bytes) | |", rss as f64 / held, payload as f64 / held);
     // Negative once the kept events take less than they did on the wire (a task's later events are
     // kept as their differences from its first).

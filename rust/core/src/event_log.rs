@@ -66,12 +66,11 @@ impl<'a> StoredEvent<'a> {
 
     /// The entry's JSON exactly as it arrived.
     pub fn raw(&self) -> Cow<'a, [u8]> {
-        let kept = &self.buffer[self.span.range()];
         if !self.span.delta {
-            return Cow::Borrowed(kept);
+            return Cow::Borrowed(&self.buffer[self.span.range()]);
         }
         let mut out = Vec::new();
-        delta::decode(self.buffer, kept, &mut out);
+        self.write_raw(&mut out);
         Cow::Owned(out)
     }
 
